@@ -1,0 +1,1 @@
+"""Pulumi components that deploy CockroachDB for OpenAlgo."""

@@ -1,0 +1,1 @@
+"""Versioned SQL migrations for CockroachDB, usable with or without Pulumi."""
