@@ -1,0 +1,56 @@
+"""Entry point: validate the stack config, then declare CockroachDB for OpenAlgo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from components.config import ConfigError, StackConfig, load_stack_config
+from components.names import SQL_PORT
+from components.trading_database import TradingDatabase
+
+
+def kubeconfig_present() -> bool:
+    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep)
+    paths.append(str(Path.home() / ".kube" / "config"))
+    return any(path and Path(path).is_file() for path in paths)
+
+
+def read_config() -> StackConfig:
+    values = {**get_config_env(), **CONFIG.get()}
+    try:
+        return load_stack_config(
+            pulumi.get_stack(), values, kubeconfig_present=kubeconfig_present()
+        )
+    except ConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+def kubernetes_provider(config: StackConfig) -> k8s.Provider:
+    if config.kubernetes_mode == "render":
+        pulumi.log.info(
+            f"no cluster targeted: rendering manifests to {config.render_directory}/ "
+            "(Secrets in there hold private keys; the directory is git-ignored)"
+        )
+        return k8s.Provider("kubernetes", render_yaml_to_directory=config.render_directory)
+    return k8s.Provider("kubernetes", context=config.kubernetes_context)
+
+
+config = read_config()
+database = TradingDatabase(
+    "openalgo",
+    config,
+    opts=pulumi.ResourceOptions(providers={"kubernetes": kubernetes_provider(config)}),
+)
+
+pulumi.export("namespace", database.namespace)
+pulumi.export("publicHost", database.public_host)
+pulumi.export("sqlPort", SQL_PORT)
+pulumi.export("adminUiCommand", database.admin_ui_command)
+pulumi.export("sqlShellCommand", database.sql_shell_command)
+pulumi.export("appConnectionString", database.app_connection_string)
+pulumi.export("kubernetesMode", config.kubernetes_mode)

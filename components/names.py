@@ -1,0 +1,58 @@
+"""Fixed resource names and labels.
+
+Names are explicit, never auto-named, so the original deployment's kubectl commands keep
+working: ``kubectl -n trading exec -it cockroachdb-client -- ./cockroach sql ...``.
+"""
+
+from __future__ import annotations
+
+STATEFULSET = "cockroachdb"
+HEADLESS_SERVICE = "cockroachdb"
+PUBLIC_SERVICE = "cockroachdb-public"
+SERVICE_ACCOUNT = "cockroachdb"
+DISRUPTION_BUDGET = "cockroachdb-budget"
+INIT_JOB = "cockroachdb-init"
+CLIENT_POD = "cockroachdb-client"
+NODE_CERTS_SECRET = "cockroachdb-node-certs"
+ROOT_CLIENT_CERTS_SECRET = "cockroachdb-client-root"
+APP_CLIENT_CERTS_SECRET = "cockroachdb-client-openalgo"
+DATA_VOLUME = "datadir"
+
+SQL_PORT = 26257
+HTTP_PORT = 8080
+DATA_DIR = "/cockroach/cockroach-data"
+CERTS_DIR = "/cockroach/cockroach-certs"
+COCKROACH_BINARY = "/cockroach/cockroach"
+TMP_DIR = "/tmp"
+"""Inside the container, on an emptyDir: the root filesystem is read-only."""
+
+DATABASE = "openalgo"
+APP_USER = "openalgo"
+ROOT_USER = "root"
+
+RUN_AS_USER = 1000
+"""Non-root uid the cockroach image runs as under the restricted Pod Security profile."""
+
+CLIENT_ROLE_LABEL = "openalgo.io/cockroachdb-client"
+"""Pods carrying this label (init job, client pod) may reach the SQL port under the policy."""
+
+
+def selector_labels() -> dict[str, str]:
+    """Labels that pick the CockroachDB pods; never change them on a live cluster."""
+    return {"app.kubernetes.io/name": "cockroachdb", "app.kubernetes.io/instance": STATEFULSET}
+
+
+def standard_labels(
+    component: str, version: str | None = None, name: str = "cockroachdb"
+) -> dict[str, str]:
+    """Recommended Kubernetes labels; only the database pods carry name ``cockroachdb``."""
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": STATEFULSET,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "openalgo",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    if version:
+        labels["app.kubernetes.io/version"] = version
+    return labels

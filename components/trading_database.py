@@ -1,0 +1,140 @@
+"""The whole deployment for one stack: namespace, certificates, cluster, init, client, policy."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from components.certificates import ClusterCertificates, ClusterCertificatesArgs
+from components.client import SqlClient, SqlClientArgs
+from components.cluster import CockroachCluster, CockroachClusterArgs
+from components.config import StackConfig
+from components.init_job import ClusterInit, ClusterInitArgs
+from components.names import (
+    APP_USER,
+    CERTS_DIR,
+    CLIENT_POD,
+    DATABASE,
+    HTTP_PORT,
+    PUBLIC_SERVICE,
+    SQL_PORT,
+)
+from components.namespace import TradingNamespace, TradingNamespaceArgs
+from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
+from components.topology import connection_string, service_fqdn
+
+
+def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
+    """The operator's SQL shell, the original's command with the stack's security flags."""
+    security = f"--certs-dir={CERTS_DIR}" if tls else "--insecure"
+    if not client_pod:
+        return "client pod disabled (openalgo:clientPod=false): set it to true for a SQL shell"
+    return (
+        f"kubectl -n {namespace} exec -it {CLIENT_POD} -- ./cockroach sql {security} "
+        f"--host={PUBLIC_SERVICE}:{SQL_PORT} -d {DATABASE}"
+    )
+
+
+def admin_ui_command(namespace: str, tls: bool) -> str:
+    scheme = "https" if tls else "http"
+    return (
+        f"kubectl -n {namespace} port-forward svc/{PUBLIC_SERVICE} {HTTP_PORT}:{HTTP_PORT}"
+        f"  # then open {scheme}://localhost:{HTTP_PORT}"
+    )
+
+
+class TradingDatabase(pulumi.ComponentResource):
+    """CockroachDB for OpenAlgo, built from the validated stack config."""
+
+    namespace: pulumi.Output[str]
+    public_host: str
+    app_password: pulumi.Output[str] | None
+    app_connection_string: pulumi.Output[str]
+    certificates: ClusterCertificates | None
+    init: ClusterInit
+
+    def __init__(
+        self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("openalgo:cockroachdb:TradingDatabase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = TradingNamespace(
+            "namespace",
+            TradingNamespaceArgs(
+                name=config.namespace, pod_security=config.pod_security, protect=config.protect
+            ),
+            opts=child,
+        )
+        self.namespace = namespace.name
+        self.public_host = service_fqdn(PUBLIC_SERVICE, config.namespace, config.cluster_domain)
+
+        self.certificates = None
+        if config.tls:
+            self.certificates = ClusterCertificates(
+                "certificates",
+                ClusterCertificatesArgs(
+                    namespace=namespace.name,
+                    namespace_name=config.namespace,
+                    cluster_domain=config.cluster_domain,
+                    policy=config.certificates,
+                ),
+                opts=child,
+            )
+        if config.network_policy.enabled:
+            ClusterNetworkPolicy(
+                "network-policy",
+                ClusterNetworkPolicyArgs(
+                    namespace=namespace.name,
+                    sql_clients=config.network_policy.sql_clients,
+                    metrics_clients=config.network_policy.metrics_clients,
+                ),
+                opts=child,
+            )
+        after_certificates = pulumi.ResourceOptions(
+            parent=self, depends_on=[self.certificates] if self.certificates else []
+        )
+        cluster = CockroachCluster(
+            "cluster",
+            CockroachClusterArgs(config=config, namespace=namespace.name),
+            opts=after_certificates,
+        )
+        self.init = ClusterInit(
+            "init",
+            ClusterInitArgs(
+                namespace=namespace.name,
+                namespace_name=config.namespace,
+                cluster_domain=config.cluster_domain,
+                image=config.image,
+                tls=config.tls,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+        )
+        if config.client_pod:
+            SqlClient(
+                "client",
+                SqlClientArgs(namespace=namespace.name, image=config.image, tls=config.tls),
+                opts=after_certificates,
+            )
+
+        self.app_password = None
+        if config.tls:
+            # CockroachDB refuses passwords on insecure clusters, so only secure ones get one.
+            self.app_password = random.RandomPassword(
+                "app-password", length=32, special=False, opts=child
+            ).result
+        self.app_connection_string = pulumi.Output.secret(
+            pulumi.Output.from_input(self.app_password).apply(
+                lambda password: connection_string(
+                    self.public_host, SQL_PORT, DATABASE, APP_USER, password
+                )
+            )
+        )
+        self.sql_shell_command = sql_shell_command(config.namespace, config.tls, config.client_pod)
+        self.admin_ui_command = admin_ui_command(config.namespace, config.tls)
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "publicHost": self.public_host,
+                "appConnectionString": self.app_connection_string,
+            }
+        )

@@ -1,0 +1,162 @@
+"""Both committed stacks rendered whole: strict-valid manifests, secrets kept secret."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import kubernetes_validate
+import pytest
+from stack_harness import (
+    RecordingMocks,
+    RenderedStack,
+    run_program,
+    run_stack_file,
+    stack_file_config,
+)
+
+KUBERNETES_VERSIONS = ["1.30.0", "1.33.0"]
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> RenderedStack:
+    return run_stack_file(request.param)
+
+
+@pytest.fixture(scope="module")
+def prod() -> RenderedStack:
+    return run_stack_file("prod")
+
+
+@pytest.fixture(scope="module")
+def dev() -> RenderedStack:
+    return run_stack_file("dev")
+
+
+def kinds(stack: RenderedStack) -> Counter[str]:
+    return Counter(manifest["kind"] for manifest in stack.manifests())
+
+
+def test_dev_declares_the_original_objects_without_certificates_or_policy(dev: RenderedStack):
+    assert kinds(dev) == Counter(
+        {
+            "Namespace": 1,
+            "ServiceAccount": 1,
+            "Service": 2,
+            "PodDisruptionBudget": 1,
+            "StatefulSet": 1,
+            "Job": 1,
+            "Pod": 1,
+        }
+    )
+
+
+def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack):
+    assert kinds(prod) == Counter(
+        {
+            "Namespace": 1,
+            "ServiceAccount": 1,
+            "Service": 2,
+            "PodDisruptionBudget": 1,
+            "StatefulSet": 1,
+            "Job": 1,
+            "Pod": 1,
+            "Secret": 3,
+            "NetworkPolicy": 2,
+        }
+    )
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_manifest_is_strictly_valid(stack: RenderedStack, version: str):
+    for manifest in stack.manifests():
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_strict_validation_rejects_an_unknown_field(prod: RenderedStack):
+    manifest = prod.one("kubernetes:apps/v1:StatefulSet").manifest()
+    manifest["spec"]["replicaCount"] = 4
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSIONS[0], strict=True)
+
+
+def test_components_carry_openalgo_type_tokens(prod: RenderedStack):
+    components = {r.typ for r in prod.resources if r.typ.startswith("openalgo:")}
+    assert components == {
+        "openalgo:cockroachdb:TradingDatabase",
+        "openalgo:kubernetes:Namespace",
+        "openalgo:cockroachdb:Certificates",
+        "openalgo:cockroachdb:Cluster",
+        "openalgo:cockroachdb:Init",
+        "openalgo:cockroachdb:Client",
+        "openalgo:kubernetes:NetworkPolicy",
+    }
+
+
+def test_every_resource_has_a_parent_except_the_provider_and_the_root(prod: RenderedStack):
+    orphans = {
+        key
+        for key, opts in prod.options.items()
+        if opts.parent is None
+        and not key.startswith(("pulumi:providers:", "openalgo:cockroachdb:TradingDatabase"))
+    }
+    assert orphans == set()
+
+
+def test_stack_outputs_name_the_access_points(prod: RenderedStack):
+    assert prod.outputs["namespace"] == "trading"
+    assert prod.outputs["publicHost"] == "cockroachdb-public.trading.svc.cluster.local"
+    assert prod.outputs["sqlPort"] == 26257
+    assert "port-forward svc/cockroachdb-public 8080:8080" in prod.outputs["adminUiCommand"]
+    assert prod.outputs["sqlShellCommand"].startswith(
+        "kubectl -n trading exec -it cockroachdb-client -- ./cockroach sql --certs-dir="
+    )
+
+
+def test_dev_sql_shell_is_the_original_insecure_command(dev: RenderedStack):
+    assert dev.outputs["sqlShellCommand"] == (
+        "kubectl -n trading exec -it cockroachdb-client -- ./cockroach sql --insecure "
+        "--host=cockroachdb-public:26257 -d openalgo"
+    )
+
+
+def test_application_connection_string_is_a_secret_output(stack: RenderedStack):
+    assert "appConnectionString" in stack.secret_outputs
+
+
+def test_only_the_connection_string_is_secret(stack: RenderedStack):
+    assert stack.secret_outputs == {"appConnectionString"}
+
+
+def test_prod_connection_string_carries_the_generated_password(prod: RenderedStack):
+    [password] = prod.of_type("random:index/randomPassword:RandomPassword")
+    assert password.inputs["length"] >= 32
+    assert "mock-password-app-password" in prod.outputs["appConnectionString"]
+
+
+def test_insecure_stack_generates_no_password(dev: RenderedStack):
+    assert dev.of_type("random:index/randomPassword:RandomPassword") == []
+
+
+def test_private_keys_and_passwords_appear_only_inside_secrets(prod: RenderedStack):
+    sensitive = ["PRIVATE KEY", "mock-password-"]
+    for resource in prod.resources:
+        if not resource.is_kubernetes or resource.kind == "Secret":
+            continue
+        text = json.dumps(resource.inputs)
+        assert not any(marker in text for marker in sensitive), resource.name
+
+
+def test_secret_contents_travel_as_pulumi_secrets(prod: RenderedStack):
+    for secret in prod.of_type("kubernetes:core/v1:Secret"):
+        keys = [v for v in secret.manifest()["stringData"].values() if "PRIVATE KEY" in v]
+        assert keys, secret.name
+        assert set(keys) <= set(secret.secret_values)
+
+
+def test_a_bad_config_registers_no_resource():
+    config = stack_file_config("dev") | {"openalgo:replicas": "0"}
+    mocks = RecordingMocks()
+    with pytest.raises(Exception, match=r"openalgo:replicas = 0"):
+        run_program("dev", config, mocks=mocks)
+    assert mocks.resources == []
