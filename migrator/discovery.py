@@ -1,0 +1,257 @@
+"""Load versioned migrations from a directory into validated, immutable objects.
+
+A migration is `NNNN_snake_name.sql` (portable SQL for CockroachDB and PostgreSQL) with an optional
+`NNNN_snake_name.crdb.sql` companion that only CockroachDB runs. Its id is the file stem
+(`0003_positions`); its checksum is SHA-256 over the portable text and then the companion text,
+each framed by its role and byte length, after decoding UTF-8 (a BOM is dropped) and turning CRLF
+into LF so a checkout's line endings do not count as an edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from migrator.errors import InvalidMigrationsError
+from migrator.splitting import SqlSyntaxError, Statement, leading_keywords, split_statements
+
+MIGRATION_ID = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)$")
+PORTABLE_SUFFIX = ".sql"
+COMPANION_SUFFIX = ".crdb.sql"
+ID_RULE = "NNNN_snake_name (four digits, underscore, lower-case words joined by underscores)"
+
+_TRANSACTION_CONTROL = frozenset(
+    {
+        ("BEGIN",),
+        ("COMMIT",),
+        ("END",),
+        ("ROLLBACK",),
+        ("ABORT",),
+        ("SAVEPOINT",),
+        ("RELEASE",),
+        ("START", "TRANSACTION"),
+        ("PREPARE", "TRANSACTION"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One file of a migration: its name, normalized text and statements."""
+
+    name: str
+    text: str
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A portable file plus its optional CockroachDB-only companion."""
+
+    id: str
+    version: int
+    portable: SqlFile
+    companion: SqlFile | None
+    checksum: str
+
+    @property
+    def file_name(self) -> str:
+        return self.portable.name
+
+    @property
+    def companion_statements(self) -> tuple[Statement, ...]:
+        return self.companion.statements if self.companion else ()
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """Migrations in strictly increasing version order."""
+
+    migrations: tuple[Migration, ...]
+
+    def __iter__(self) -> Iterator[Migration]:
+        return iter(self.migrations)
+
+    def __len__(self) -> int:
+        return len(self.migrations)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.migrations)
+
+    def get(self, migration_id: str) -> Migration | None:
+        return next((m for m in self.migrations if m.id == migration_id), None)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over the ordered (id, checksum) list: one value that changes with any file."""
+        return manifest_digest([(m.id, m.checksum) for m in self.migrations])
+
+
+def manifest_digest(entries: Sequence[tuple[str, str]]) -> str:
+    lines = "".join(f"{migration_id} {checksum}\n" for migration_id, checksum in entries)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def normalize_text(raw: bytes, file_name: str) -> str:
+    """UTF-8 text with a leading BOM removed and CRLF/CR line ends turned into LF."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidMigrationsError(
+            [f"{file_name}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8"]
+        ) from None
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def compute_checksum(portable_text: str, companion_text: str | None) -> str:
+    digest = hashlib.sha256()
+    for role, text in (("portable", portable_text), ("crdb", companion_text)):
+        if text is None:
+            continue
+        data = text.encode("utf-8")
+        digest.update(f"{role}:{len(data)}:".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _parse_file(file_name: str, text: str, problems: list[str]) -> SqlFile:
+    try:
+        statements = split_statements(text)
+    except SqlSyntaxError as exc:
+        problems.append(f"{file_name}: {exc}")
+        return SqlFile(name=file_name, text=text, statements=())
+    for statement in statements:
+        if statement.text.startswith("\\"):
+            problems.append(
+                f"{file_name}: line {statement.line}: psql meta-command "
+                f"{statement.excerpt(40)!r} is not SQL; remove it"
+            )
+            continue
+        words = leading_keywords(statement.text)
+        if words[:1] in _TRANSACTION_CONTROL or words in _TRANSACTION_CONTROL:
+            problems.append(
+                f"{file_name}: line {statement.line}: transaction control "
+                f"{' '.join(words)!r} is not allowed; the engine wraps each migration "
+                "in its own transaction"
+            )
+    return SqlFile(name=file_name, text=text, statements=statements)
+
+
+def build_migration(
+    migration_id: str, portable_text: str, companion_text: str | None
+) -> tuple[Migration, list[str]]:
+    """A migration from already-normalized file texts, plus the problems found in them."""
+    problems: list[str] = []
+    portable_name = migration_id + PORTABLE_SUFFIX
+    match = MIGRATION_ID.match(migration_id)
+    if match is None:
+        problems.append(f"{portable_name}: file name must be {ID_RULE}")
+    portable = _parse_file(portable_name, portable_text, problems)
+    companion = (
+        None
+        if companion_text is None
+        else _parse_file(migration_id + COMPANION_SUFFIX, companion_text, problems)
+    )
+    if not portable.statements and not (companion and companion.statements):
+        problems.append(f"{portable_name}: contains no SQL statements")
+    migration = Migration(
+        id=migration_id,
+        version=int(match.group("version")) if match else -1,
+        portable=portable,
+        companion=companion,
+        checksum=compute_checksum(portable_text, companion_text),
+    )
+    return migration, problems
+
+
+def _ordering_problems(migrations: Sequence[Migration]) -> list[str]:
+    problems: list[str] = []
+    seen: dict[int, str] = {}
+    for migration in migrations:
+        if migration.version < 0:
+            continue
+        other = seen.get(migration.version)
+        if other is not None:
+            problems.append(
+                f"{migration.file_name}: version {migration.version:04d} is already used by "
+                f"{other}.sql; each version number must be unique"
+            )
+        else:
+            seen[migration.version] = migration.id
+    return problems
+
+
+def migrations_from_texts(files: Sequence[tuple[str, str, str | None]]) -> MigrationSet:
+    """Migrations from (id, portable text, companion text) triples, validated like a directory."""
+    problems: list[str] = []
+    migrations: list[Migration] = []
+    previous: Migration | None = None
+    for migration_id, portable_text, companion_text in files:
+        migration, found = build_migration(migration_id, portable_text, companion_text)
+        problems.extend(found)
+        if previous is not None and 0 <= migration.version < previous.version:
+            problems.append(
+                f"{migration.file_name}: listed after {previous.file_name}; "
+                "migrations must be in increasing version order"
+            )
+        migrations.append(migration)
+        previous = migration
+    problems.extend(_ordering_problems(migrations))
+    if problems:
+        raise InvalidMigrationsError(problems)
+    return MigrationSet(tuple(migrations))
+
+
+def load_migrations(directory: str | Path) -> MigrationSet:
+    """Every migration in `directory`, sorted by version; all problems reported at once."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise InvalidMigrationsError(
+            [f"{root}: not a directory (expected the migrations directory)"]
+        )
+    portable: dict[str, Path] = {}
+    companions: dict[str, Path] = {}
+    problems: list[str] = []
+    for path in sorted(root.iterdir()):
+        if not path.is_file() or not path.name.endswith(PORTABLE_SUFFIX):
+            continue
+        if path.name.endswith(COMPANION_SUFFIX):
+            companions[path.name.removesuffix(COMPANION_SUFFIX)] = path
+        else:
+            portable[path.name.removesuffix(PORTABLE_SUFFIX)] = path
+    for stem, path in companions.items():
+        if stem not in portable:
+            problems.append(
+                f"{path.name}: companion without its portable file {stem}{PORTABLE_SUFFIX}; "
+                "add the portable file (it may hold only a comment) or rename the companion"
+            )
+    for stem, path in portable.items():
+        if MIGRATION_ID.match(stem) is None:
+            problems.append(f"{path.name}: file name must be {ID_RULE}.sql or .crdb.sql")
+    triples: list[tuple[str, str, str | None]] = []
+    for stem in sorted(s for s in portable if MIGRATION_ID.match(s)):
+        try:
+            portable_text = normalize_text(portable[stem].read_bytes(), portable[stem].name)
+            companion_path = companions.get(stem)
+            companion_text = (
+                normalize_text(companion_path.read_bytes(), companion_path.name)
+                if companion_path
+                else None
+            )
+        except InvalidMigrationsError as exc:
+            problems.extend(exc.problems)
+            continue
+        triples.append((stem, portable_text, companion_text))
+    try:
+        migration_set = migrations_from_texts(triples)
+    except InvalidMigrationsError as exc:
+        problems.extend(exc.problems)
+        migration_set = MigrationSet(())
+    if problems:
+        raise InvalidMigrationsError(problems)
+    return migration_set

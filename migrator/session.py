@@ -1,0 +1,96 @@
+"""Connections that count what they send, so a no-op apply can be shown to send no DDL at all."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from migrator.errors import ConnectionFailedError
+from migrator.redaction import redact_dsn, scrub
+
+Query = LiteralString | sql.Composed | sql.SQL
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@dataclass
+class Counters:
+    """Totals for one engine call; shared by every connection it opens."""
+
+    connections: int = 0
+    round_trips: int = 0
+    ddl_statements: int = 0
+
+
+class Session:
+    """An autocommit connection whose queries are counted; transactions are explicit."""
+
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], counters: Counters) -> None:
+        self._conn = conn
+        self.counters = counters
+
+    @property
+    def raw(self) -> psycopg.Connection[tuple[Any, ...]]:
+        return self._conn
+
+    def rows(self, query: Query, params: Params = None) -> list[tuple[Any, ...]]:
+        self.counters.round_trips += 1
+        cursor = self._conn.execute(query, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def run(self, query: Query, params: Params = None, *, ddl: bool = False) -> int:
+        """Execute one statement; `ddl` marks it as a schema or role change for the totals."""
+        self.counters.round_trips += 1
+        if ddl:
+            self.counters.ddl_statements += 1
+        return self._conn.execute(query, params).rowcount
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.counters.round_trips += 2
+        with self._conn.transaction():
+            yield
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def broken(self) -> bool:
+        return self._conn.broken or self._conn.closed
+
+
+def connect(
+    dsn: str,
+    counters: Counters,
+    *,
+    dbname: str | None = None,
+    options: Mapping[str, str] | None = None,
+    application_name: str = "openalgo-migrator",
+    secrets: Sequence[str] = (),
+) -> Session:
+    """Open an autocommit session; failures become ConnectionFailedError without any password."""
+    overrides: dict[str, Any] = dict(options or {})
+    overrides["application_name"] = application_name
+    if dbname is not None:
+        overrides["dbname"] = dbname
+    where = redact_dsn(dsn) + (f" (database {dbname})" if dbname else "")
+    try:
+        conninfo = make_conninfo(dsn, **overrides)
+    except psycopg.ProgrammingError as exc:
+        raise ConnectionFailedError(
+            f"invalid DSN {redact_dsn(dsn)}: {scrub(str(exc), secrets)}"
+        ) from None
+    if "connect_timeout" not in conninfo:
+        conninfo = make_conninfo(conninfo, connect_timeout=10)
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.Error as exc:
+        reason = scrub(str(exc), secrets).strip()
+        raise ConnectionFailedError(f"cannot connect to {where}: {reason}") from None
+    counters.connections += 1
+    return Session(conn, counters)

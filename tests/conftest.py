@@ -1,0 +1,157 @@
+"""Shared fixtures: one PostgreSQL 15 server per session, a fresh database name per test.
+
+Tests marked `postgres` need the server binaries. Without them the tests are skipped with the
+reason, except under CI (CI=true), where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
+from psycopg import sql
+
+from migrator import MigrationSet, Migrator, Target, load_migrations
+from migrator.lease import LeaseSettings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_MIGRATIONS = REPO_ROOT / "sql" / "migrations"
+FAST_LEASE = LeaseSettings(duration_s=10.0, wait_s=30.0, poll_s=0.05)
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def unavailable(reason: str) -> None:
+    if running_in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[ServerInfo]:
+    try:
+        bindir = find_bindir()
+    except ServerUnavailableError as exc:
+        unavailable(str(exc))
+        raise AssertionError("unreachable") from exc
+    server = PostgresServer(bindir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@dataclass(frozen=True)
+class Names:
+    """A database and application role reserved for one test (dropped afterwards)."""
+
+    database: str
+    app_user: str
+    app_password: str
+
+
+def admin_execute(info: ServerInfo, statement: sql.Composed, dbname: str = "postgres") -> None:
+    with psycopg.connect(info.conninfo(dbname), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _cleanup(info: ServerInfo, names: Names) -> None:
+    with psycopg.connect(info.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(names.database)
+            )
+        )
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(names.app_user)))
+
+
+@pytest.fixture
+def names(pg_server: ServerInfo) -> Iterator[Names]:
+    suffix = uuid.uuid4().hex[:10]
+    reserved = Names(
+        database=f"t_{suffix}", app_user=f"app_{suffix}", app_password=secrets.token_urlsafe(24)
+    )
+    yield reserved
+    _cleanup(pg_server, reserved)
+
+
+@pytest.fixture
+def openalgo_names(pg_server: ServerInfo) -> Iterator[Names]:
+    """Like `names`, but with the real role name `openalgo` that migration files GRANT to."""
+    reserved = Names(
+        database=f"t_{uuid.uuid4().hex[:10]}",
+        app_user="openalgo",
+        app_password=secrets.token_urlsafe(24),
+    )
+    yield reserved
+    _cleanup(pg_server, reserved)
+
+
+@pytest.fixture
+def target_for(pg_server: ServerInfo) -> Callable[..., Target]:
+    """Build a Target for the given Names (admin DSN of the test server)."""
+
+    def build(names: Names, **overrides: object) -> Target:
+        fields: dict[str, object] = {
+            "admin_dsn": pg_server.dsn(),
+            "database": names.database,
+            "app_user": names.app_user,
+            "app_password": names.app_password,
+        }
+        fields.update(overrides)
+        return Target(**fields)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture
+def migrator_for(target_for: Callable[..., Target]) -> Callable[..., Migrator]:
+    """Build a Migrator with a short lease for `names` over a migrations directory."""
+
+    def build(names: Names, directory: Path, **target_overrides: object) -> Migrator:
+        return Migrator(
+            target_for(names, **target_overrides), load_migrations(directory), lease=FAST_LEASE
+        )
+
+    return build
+
+
+MigrationWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def migrations_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def write_migration(migrations_dir: Path) -> MigrationWriter:
+    """Write NNNN_name.sql (and its .crdb.sql companion when given) into `migrations_dir`."""
+
+    def write(migration_id: str, portable: str, companion: str | None = None) -> Path:
+        path = migrations_dir / f"{migration_id}.sql"
+        path.write_text(portable)
+        if companion is not None:
+            (migrations_dir / f"{migration_id}.crdb.sql").write_text(companion)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def real_migrations() -> MigrationSet:
+    """The project's own sql/migrations; skipped until the files exist (failure under CI)."""
+    if not REAL_MIGRATIONS.is_dir() or not any(REAL_MIGRATIONS.glob("[0-9]*.sql")):
+        unavailable(f"no migration files in {REAL_MIGRATIONS.relative_to(REPO_ROOT)} yet")
+    return load_migrations(REAL_MIGRATIONS)

@@ -1,0 +1,325 @@
+"""apply() against a real PostgreSQL 15: bootstrap, history, idempotence, refusals and failures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import MigrationWriter, Names, admin_execute
+from pg_queries import database_exists, fetch, history_ids, migrator_log_lines, table_exists
+from postgres_server import ServerInfo
+from psycopg import sql
+
+from migrator import (
+    ApplyRefusedError,
+    CompanionStatus,
+    MigrationFailedError,
+    Migrator,
+)
+
+pytestmark = pytest.mark.postgres
+
+MakeMigrator = Callable[..., Migrator]
+
+ORDERS = "CREATE TABLE orders (id BIGINT PRIMARY KEY, qty INT NOT NULL);\n"
+TRADES = "CREATE TABLE trades (\n  id BIGINT PRIMARY KEY,\n  order_id BIGINT\n);\n"
+POSITIONS = "CREATE TABLE positions (id BIGINT PRIMARY KEY);\nCREATE INDEX ON positions (id);\n"
+
+
+@pytest.fixture
+def three(write_migration: MigrationWriter) -> None:
+    write_migration("0001_orders", ORDERS)
+    write_migration("0002_trades", TRADES)
+    write_migration("0003_positions", POSITIONS)
+
+
+@pytest.mark.usefixtures("three")
+def test_first_apply_creates_database_role_history_and_tables(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    result = migrator_for(names, migrations_dir).apply()
+    assert result.applied_ids == ("0001_orders", "0002_trades", "0003_positions")
+    assert f"created database {names.database}" in result.bootstrap
+    assert f"created role {names.app_user}" in result.bootstrap
+    assert history_ids(pg_server, names.database) == list(result.applied_ids)
+    assert all(
+        table_exists(pg_server, names.database, t) for t in ("orders", "trades", "positions")
+    )
+
+
+@pytest.mark.usefixtures("three")
+def test_history_records_checksum_duration_and_who_applied(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    rows = fetch(
+        pg_server,
+        names.database,
+        "SELECT id, checksum, duration_ms, applied_by, statements, applied_at IS NOT NULL "
+        "FROM schema_migrations ORDER BY id",
+    )
+    expected = migrator.migrations.migrations
+    assert [(r[0], r[1], r[4]) for r in rows] == [
+        (m.id, m.checksum, len(m.portable.statements)) for m in expected
+    ]
+    assert all(r[2] >= 0 and r[3].startswith("postgres (") and r[5] for r in rows)
+
+
+@pytest.mark.usefixtures("three")
+def test_app_role_logs_in_with_its_password_and_has_no_admin_rights(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator_for(names, migrations_dir).apply()
+    dsn = pg_server.conninfo(names.database, user=names.app_user, password=names.app_password)
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+    assert row == (False, False, False)
+
+
+@pytest.mark.usefixtures("three")
+def test_second_apply_runs_zero_ddl_statements(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    again = migrator.apply()
+    assert (again.applied, again.bootstrap, again.ddl_statements) == ((), (), 0)
+    assert again.already_applied == ("0001_orders", "0002_trades", "0003_positions")
+
+
+@pytest.mark.usefixtures("three")
+def test_second_apply_sends_no_ddl_or_write_the_server_would_log(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    offset = pg_server.log_size()
+    migrator.apply()
+    assert migrator_log_lines(pg_server.log_since(offset)) == []
+
+
+@pytest.mark.usefixtures("three")
+def test_server_log_does_see_the_first_apply(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    """Guards the previous test: the log check would catch DDL if there were any."""
+    offset = pg_server.log_size()
+    migrator_for(names, migrations_dir).apply()
+    logged = "\n".join(migrator_log_lines(pg_server.log_since(offset)))
+    assert "CREATE TABLE orders" in logged
+    assert "INSERT INTO public.schema_migrations" in logged
+
+
+@pytest.mark.usefixtures("three")
+def test_second_apply_leaves_every_catalog_row_untouched(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    snapshot = (
+        "SELECT c.oid::bigint, c.xmin::text, c.relfilenode::bigint FROM pg_class c "
+        "UNION ALL SELECT oid::bigint, xmin::text, 0 FROM pg_authid ORDER BY 1"
+    )
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    before = fetch(pg_server, names.database, snapshot)
+    migrator.apply()
+    assert fetch(pg_server, names.database, snapshot) == before
+
+
+def test_new_migration_applies_only_itself(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration("0002_trades", TRADES)
+    result = migrator_for(names, migrations_dir).apply()
+    assert result.applied_ids == ("0002_trades",)
+    assert result.ddl_statements == 1
+    assert history_ids(pg_server, names.database) == ["0001_orders", "0002_trades"]
+
+
+def test_edited_applied_migration_is_refused_before_anything_is_applied(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration("0001_orders", ORDERS.replace("qty INT", "qty BIGINT"))
+    write_migration("0002_trades", TRADES)
+    with pytest.raises(ApplyRefusedError, match=r"0001_orders\.sql: changed after it was applied"):
+        migrator_for(names, migrations_dir).apply()
+    assert history_ids(pg_server, names.database) == ["0001_orders"]
+    assert not table_exists(pg_server, names.database, "trades")
+
+
+def test_broken_migration_rolls_back_alone_and_earlier_ones_stay_recorded(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    write_migration("0002_trades", TRADES)
+    write_migration(
+        "0003_positions", "CREATE TABLE positions (id INT);\nCREAT TABLE oops (x INT);\n"
+    )
+    write_migration("0004_signals", "CREATE TABLE signals (id INT);\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        migrator_for(names, migrations_dir).apply()
+    assert history_ids(pg_server, names.database) == ["0001_orders", "0002_trades"]
+    assert not table_exists(pg_server, names.database, "positions")
+    assert not table_exists(pg_server, names.database, "signals")
+    assert caught.value.partial is not None
+    assert caught.value.partial.applied_ids == ("0001_orders", "0002_trades")
+
+
+def test_failure_message_names_file_statement_line_and_server_error(
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT);\n\nCREAT TABLE oops (x INT);\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        migrator_for(names, migrations_dir).apply()
+    message = str(caught.value)
+    assert message.startswith("0001_orders.sql: statement 2 of 2 (line 3)")
+    assert 'syntax error at or near "CREAT"' in message
+    assert "[SQLSTATE 42601]" in message
+    assert "statement: CREAT TABLE oops (x INT)" in message
+    assert (caught.value.statement_index, caught.value.line) == (2, 3)
+
+
+def test_failed_migration_applies_once_fixed(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT REFERENCES nowhere (id));")
+    with pytest.raises(MigrationFailedError, match=r"0002_trades\.sql"):
+        migrator_for(names, migrations_dir).apply()
+    write_migration("0002_trades", TRADES)
+    assert migrator_for(names, migrations_dir).apply().applied_ids == ("0002_trades",)
+
+
+def test_companion_statements_are_reported_skipped_on_postgresql(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration(
+        "0001_ticks",
+        "CREATE TABLE ticks (id INT);\n",
+        "CREATE TABLE crdb_only (id INT);\nALTER TABLE ticks SET (ttl_expire_after = '7 days');\n",
+    )
+    result = migrator_for(names, migrations_dir).apply()
+    assert [(s.file_name, s.statements) for s in result.skipped_companions] == [
+        ("0001_ticks.crdb.sql", 2)
+    ]
+    assert result.applied[0].companion_status is CompanionStatus.SKIPPED
+    assert not table_exists(pg_server, names.database, "crdb_only")
+    recorded = fetch(pg_server, names.database, "SELECT companion_status FROM schema_migrations")
+    assert recorded == [("skipped",)]
+
+
+def test_plan_lists_bootstrap_steps_and_pending_without_writing(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS, "ALTER TABLE orders SET (ttl = 'on');")
+    plan = migrator_for(names, migrations_dir).plan()
+    assert [p.id for p in plan.pending] == ["0001_orders"]
+    assert f"create database {names.database}" in plan.bootstrap
+    assert [s.file_name for s in plan.skipped_companions] == ["0001_orders.crdb.sql"]
+    assert not database_exists(pg_server, names.database)
+
+
+@pytest.mark.usefixtures("three")
+def test_status_after_apply_shows_everything_applied(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    status = migrator.status()
+    assert status.applied_ids == ("0001_orders", "0002_trades", "0003_positions")
+    assert (status.pending, status.drift, status.refusals, status.has_work) == ((), (), (), False)
+
+
+def test_applied_migration_removed_from_directory_is_reported_as_drift(
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    trades = write_migration("0002_trades", TRADES)
+    migrator_for(names, migrations_dir).apply()
+    trades.unlink()
+    assert migrator_for(names, migrations_dir).status().drift == ("0002_trades",)
+    assert migrator_for(names, migrations_dir).apply().drift == ("0002_trades",)
+
+
+def test_changed_password_is_set_and_the_old_one_stops_working(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    result = migrator_for(names, migrations_dir, app_password="a-new-password-123").apply()
+    assert result.bootstrap == (f"set the password of role {names.app_user}",)
+    new = pg_server.conninfo(names.database, user=names.app_user, password="a-new-password-123")
+    psycopg.connect(new).close()
+    old = pg_server.conninfo(names.database, user=names.app_user, password=names.app_password)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(old)
+
+
+def test_existing_superuser_app_role_is_refused(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(names.app_user))
+        )
+    with pytest.raises(ApplyRefusedError, match=f"role {names.app_user} exists with superuser"):
+        migrator_for(names, migrations_dir).apply()
+    assert not database_exists(pg_server, names.database)
+
+
+def test_replication_factor_is_reported_skipped_on_postgresql(
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    result = migrator_for(names, migrations_dir, replication_factor=3).apply()
+    assert any("replication factor 3: skipped" in note for note in result.notes)
