@@ -305,10 +305,9 @@ def test_existing_superuser_app_role_is_refused(
     write_migration: MigrationWriter,
 ) -> None:
     write_migration("0001_orders", ORDERS)
-    with psycopg.connect(pg_server.conninfo(), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(names.app_user))
-        )
+    admin_execute(
+        pg_server, sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(names.app_user))
+    )
     with pytest.raises(ApplyRefusedError, match=f"role {names.app_user} exists with superuser"):
         migrator_for(names, migrations_dir).apply()
     assert not database_exists(pg_server, names.database)
