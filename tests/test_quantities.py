@@ -25,27 +25,27 @@ from components.quantities import mebibytes, parse_quantity
         ("2Ti", Decimal(2 * 2**40)),
     ],
 )
-def test_known_quantities_parse_to_their_value(text: str, value: Decimal):
+def test_known_quantities_parse_to_their_value(text: str, value: Decimal) -> None:
     assert parse_quantity(text) == value
 
 
 @pytest.mark.parametrize("text", ["", "Gi", "16GB", "16 Gi", "two", "1.2.3", "16gi", "1Ki2"])
-def test_malformed_quantities_are_refused_with_the_text(text: str):
+def test_malformed_quantities_are_refused_with_the_text(text: str) -> None:
     with pytest.raises(ValueError, match="is not a Kubernetes quantity"):
         parse_quantity(text)
 
 
 @given(st.integers(min_value=0, max_value=2**20))
-def test_binary_suffixes_scale_by_1024(number: int):
+def test_binary_suffixes_scale_by_1024(number: int) -> None:
     assert parse_quantity(f"{number}Ki") * 1024 == parse_quantity(f"{number}Mi")
     assert parse_quantity(f"{number}Mi") * 1024 == parse_quantity(f"{number}Gi")
 
 
 @given(st.integers(min_value=0, max_value=10**6))
-def test_millicores_are_thousandths(number: int):
+def test_millicores_are_thousandths(number: int) -> None:
     assert parse_quantity(f"{number}m") * 1000 == parse_quantity(str(number))
 
 
-def test_mebibytes_round_down():
+def test_mebibytes_round_down() -> None:
     assert mebibytes("1536Mi") == 1536
     assert mebibytes("1G") == 953

@@ -37,7 +37,9 @@ def kinds(stack: RenderedStack) -> Counter[str]:
     return Counter(manifest["kind"] for manifest in stack.manifests())
 
 
-def test_dev_declares_the_original_objects_without_certificates_or_policy(dev: RenderedStack):
+def test_dev_declares_the_original_objects_without_certificates_or_policy(
+    dev: RenderedStack,
+) -> None:
     assert kinds(dev) == Counter(
         {
             "Namespace": 1,
@@ -51,7 +53,7 @@ def test_dev_declares_the_original_objects_without_certificates_or_policy(dev: R
     )
 
 
-def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack):
+def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack) -> None:
     assert kinds(prod) == Counter(
         {
             "Namespace": 1,
@@ -68,19 +70,19 @@ def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_every_manifest_is_strictly_valid(stack: RenderedStack, version: str):
+def test_every_manifest_is_strictly_valid(stack: RenderedStack, version: str) -> None:
     for manifest in stack.manifests():
         kubernetes_validate.validate(manifest, version, strict=True)
 
 
-def test_strict_validation_rejects_an_unknown_field(prod: RenderedStack):
+def test_strict_validation_rejects_an_unknown_field(prod: RenderedStack) -> None:
     manifest = prod.one("kubernetes:apps/v1:StatefulSet").manifest()
     manifest["spec"]["replicaCount"] = 4
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(manifest, KUBERNETES_VERSIONS[0], strict=True)
 
 
-def test_components_carry_openalgo_type_tokens(prod: RenderedStack):
+def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
     components = {r.typ for r in prod.resources if r.typ.startswith("openalgo:")}
     assert components == {
         "openalgo:cockroachdb:TradingDatabase",
@@ -93,7 +95,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack):
     }
 
 
-def test_every_resource_has_a_parent_except_the_provider_and_the_root(prod: RenderedStack):
+def test_every_resource_has_a_parent_except_the_provider_and_the_root(prod: RenderedStack) -> None:
     orphans = {
         key
         for key, opts in prod.options.items()
@@ -103,7 +105,7 @@ def test_every_resource_has_a_parent_except_the_provider_and_the_root(prod: Rend
     assert orphans == set()
 
 
-def test_stack_outputs_name_the_access_points(prod: RenderedStack):
+def test_stack_outputs_name_the_access_points(prod: RenderedStack) -> None:
     assert prod.outputs["namespace"] == "trading"
     assert prod.outputs["publicHost"] == "cockroachdb-public.trading.svc.cluster.local"
     assert prod.outputs["sqlPort"] == 26257
@@ -113,32 +115,32 @@ def test_stack_outputs_name_the_access_points(prod: RenderedStack):
     )
 
 
-def test_dev_sql_shell_is_the_original_insecure_command(dev: RenderedStack):
+def test_dev_sql_shell_is_the_original_insecure_command(dev: RenderedStack) -> None:
     assert dev.outputs["sqlShellCommand"] == (
         "kubectl -n trading exec -it cockroachdb-client -- ./cockroach sql --insecure "
         "--host=cockroachdb-public:26257 -d openalgo"
     )
 
 
-def test_application_connection_string_is_a_secret_output(stack: RenderedStack):
+def test_application_connection_string_is_a_secret_output(stack: RenderedStack) -> None:
     assert "appConnectionString" in stack.secret_outputs
 
 
-def test_only_the_connection_string_is_secret(stack: RenderedStack):
+def test_only_the_connection_string_is_secret(stack: RenderedStack) -> None:
     assert stack.secret_outputs == {"appConnectionString"}
 
 
-def test_prod_connection_string_carries_the_generated_password(prod: RenderedStack):
+def test_prod_connection_string_carries_the_generated_password(prod: RenderedStack) -> None:
     [password] = prod.of_type("random:index/randomPassword:RandomPassword")
     assert password.inputs["length"] >= 32
     assert "mock-password-app-password" in prod.outputs["appConnectionString"]
 
 
-def test_insecure_stack_generates_no_password(dev: RenderedStack):
+def test_insecure_stack_generates_no_password(dev: RenderedStack) -> None:
     assert dev.of_type("random:index/randomPassword:RandomPassword") == []
 
 
-def test_private_keys_and_passwords_appear_only_inside_secrets(prod: RenderedStack):
+def test_private_keys_and_passwords_appear_only_inside_secrets(prod: RenderedStack) -> None:
     sensitive = ["PRIVATE KEY", "mock-password-"]
     for resource in prod.resources:
         if not resource.is_kubernetes or resource.kind == "Secret":
@@ -147,14 +149,14 @@ def test_private_keys_and_passwords_appear_only_inside_secrets(prod: RenderedSta
         assert not any(marker in text for marker in sensitive), resource.name
 
 
-def test_secret_contents_travel_as_pulumi_secrets(prod: RenderedStack):
+def test_secret_contents_travel_as_pulumi_secrets(prod: RenderedStack) -> None:
     for secret in prod.of_type("kubernetes:core/v1:Secret"):
         keys = [v for v in secret.manifest()["stringData"].values() if "PRIVATE KEY" in v]
         assert keys, secret.name
         assert set(keys) <= set(secret.secret_values)
 
 
-def test_a_bad_config_registers_no_resource():
+def test_a_bad_config_registers_no_resource() -> None:
     config = stack_file_config("dev") | {"openalgo:replicas": "0"}
     mocks = RecordingMocks()
     with pytest.raises(Exception, match=r"openalgo:replicas = 0"):
