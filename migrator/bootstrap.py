@@ -200,7 +200,7 @@ def run_bootstrap(
         try:
             session.run(sql.SQL("CREATE DATABASE {}").format(db), ddl=True)
             done.append(f"created database {database}")
-        except errors.DuplicateDatabase:
+        except (errors.DuplicateDatabase, errors.UniqueViolation):
             pass
         except psycopg.Error as exc:
             raise BootstrapError(_failure(f"creating database {database}", exc)) from None
@@ -213,7 +213,7 @@ def run_bootstrap(
         try:
             session.run(statement, ddl=True)
             done.append(f"created role {role}")
-        except errors.DuplicateObject:
+        except (errors.DuplicateObject, errors.UniqueViolation):
             pass
         except psycopg.Error as exc:
             raise BootstrapError(_failure(f"creating role {role}", exc)) from None

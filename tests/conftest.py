@@ -37,7 +37,8 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[ServerInfo]:
+def pg_instance() -> Iterator[PostgresServer]:
+    """The session's server process; tests that stop and restart it use this."""
     try:
         bindir = find_bindir()
     except ServerUnavailableError as exc:
@@ -45,9 +46,15 @@ def pg_server() -> Iterator[ServerInfo]:
         raise AssertionError("unreachable") from exc
     server = PostgresServer(bindir)
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_instance: PostgresServer) -> ServerInfo:
+    return pg_instance.info
 
 
 @dataclass(frozen=True)

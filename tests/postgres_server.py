@@ -4,6 +4,8 @@ The server runs as the `postgres` OS user (initdb refuses root), listens on 127.
 and on a unix socket inside its own temporary directory, requires SCRAM passwords for every
 connection (so the app-user login tests mean something) and logs every DDL and data-changing
 statement to a file, which tests read to verify independently what the server really executed.
+fsync is off for speed, but commits still reach the WAL (synchronous_commit stays on), so a test
+that kills the server sees what a real server would have kept.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class PostgresServer:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def start(self) -> ServerInfo:
+        """initdb, then launch the server on a free port."""
         admin_password = secrets.token_urlsafe(18)
         self._chown(self._root)
         pwfile = self._root / "pwfile"
@@ -146,17 +149,27 @@ class PostgresServer:
         pwfile.unlink()
         self._log.touch()
         self._chown(self._log)
-        port = free_port()
+        self._info = ServerInfo(
+            host="127.0.0.1",
+            port=free_port(),
+            admin_user=SERVER_USER,
+            admin_password=admin_password,
+            socket_dir=self._root,
+            log_path=self._log,
+        )
+        self.launch()
+        return self._info
+
+    def launch(self) -> None:
+        """Start the server process on the existing data directory and wait until it accepts."""
         settings = {
-            "port": str(port),
+            "port": str(self.info.port),
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": str(self._root),
             "fsync": "off",
-            "synchronous_commit": "off",
             "full_page_writes": "off",
             "log_statement": "mod",
             "log_line_prefix": LOG_LINE_PREFIX,
-            "log_min_messages": "warning",
             "max_connections": "60",
         }
         options = " ".join(f"-c {key}='{value}'" for key, value in settings.items())
@@ -175,16 +188,21 @@ class PostgresServer:
                 "start",
             ]
         )
-        self._info = ServerInfo(
-            host="127.0.0.1",
-            port=port,
-            admin_user=SERVER_USER,
-            admin_password=admin_password,
-            socket_dir=self._root,
-            log_path=self._log,
-        )
         self._wait_ready()
-        return self._info
+
+    def crash(self) -> None:
+        """Stop the server the hard way (immediate mode), as a power cut would."""
+        self._run(
+            [
+                str(self._bindir / "pg_ctl"),
+                "--pgdata",
+                str(self._data),
+                "--mode",
+                "immediate",
+                "--wait",
+                "stop",
+            ]
+        )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30

@@ -1,0 +1,229 @@
+"""The lease row that keeps two applies apart (CockroachDB has no advisory locks)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import MigrationWriter, Names
+from pg_queries import fetch, history_ids, table_exists
+from postgres_server import ServerInfo
+
+from migrator import (
+    ApplyResult,
+    LeaseLostError,
+    LeaseSettings,
+    LockUnavailableError,
+    MigrationFailedError,
+    Migrator,
+    load_migrations,
+)
+from migrator.lease import Lease
+from migrator.session import Counters, Session, connect
+
+pytestmark = pytest.mark.postgres
+
+MakeMigrator = Callable[..., Migrator]
+SLOW = "CREATE TABLE {name} (id INT);\nSELECT pg_sleep(0.3);\n"
+RELEASE_ALL = "UPDATE schema_migrations_lock SET holder = NULL RETURNING id"
+
+
+@pytest.fixture
+def bootstrapped(
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> Migrator:
+    """A database whose history and lock tables exist (one migration applied)."""
+    write_migration("0001_orders", "CREATE TABLE orders (id INT);")
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    return migrator
+
+
+@pytest.fixture
+def session_on(pg_server: ServerInfo, names: Names) -> Iterator[Callable[[], Session]]:
+    opened: list[Session] = []
+
+    def open_session() -> Session:
+        session = connect(pg_server.dsn(), Counters(), dbname=names.database)
+        opened.append(session)
+        return session
+
+    yield open_session
+    for session in opened:
+        session.close()
+
+
+def set_lease(info: ServerInfo, dbname: str, holder: str, seconds_from_now: float) -> None:
+    fetch(
+        info,
+        dbname,
+        "UPDATE schema_migrations_lock SET holder = %s, "
+        "expires_at = now() + %s * INTERVAL '1 second' WHERE id = 1 RETURNING id",
+        (holder, seconds_from_now),
+    )
+
+
+def lease_holder(info: ServerInfo, dbname: str) -> str | None:
+    holder: str | None = fetch(info, dbname, "SELECT holder FROM schema_migrations_lock")[0][0]
+    return holder
+
+
+def test_two_applies_started_at_once_apply_each_migration_exactly_once(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    for number, name in enumerate(("orders", "trades", "positions"), start=1):
+        write_migration(f"000{number}_{name}", SLOW.format(name=name))
+    start = threading.Barrier(2)
+    results: list[ApplyResult] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        migrator = migrator_for(names, migrations_dir)
+        start.wait()
+        try:
+            results.append(migrator.apply())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    applied = [mid for result in results for mid in result.applied_ids]
+    assert sorted(applied) == ["0001_orders", "0002_trades", "0003_positions"]
+    assert history_ids(pg_server, names.database) == sorted(applied)
+
+
+def test_live_lease_of_another_apply_is_respected_and_the_loser_fails_clearly(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+) -> None:
+    set_lease(pg_server, names.database, "ci-runner-7 pid 42", 60)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    impatient = Migrator(
+        bootstrapped.target,
+        load_migrations(migrations_dir),
+        lease=LeaseSettings(duration_s=5, wait_s=0.3, poll_s=0.05),
+    )
+    with pytest.raises(LockUnavailableError, match="held by ci-runner-7 pid 42 until"):
+        impatient.apply()
+    assert not table_exists(pg_server, names.database, "trades")
+    assert lease_holder(pg_server, names.database) == "ci-runner-7 pid 42"
+
+
+def test_waiting_apply_proceeds_once_the_other_lease_is_released(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+) -> None:
+    set_lease(pg_server, names.database, "other", 60)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    release = threading.Timer(0.5, fetch, (pg_server, names.database, RELEASE_ALL))
+    release.start()
+    try:
+        result = Migrator(
+            bootstrapped.target,
+            load_migrations(migrations_dir),
+            lease=LeaseSettings(duration_s=5, wait_s=20, poll_s=0.05),
+        ).apply()
+    finally:
+        release.join()
+    assert result.applied_ids == ("0002_trades",)
+
+
+def test_stale_lease_is_taken_over_after_expiry(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    set_lease(pg_server, names.database, "crashed-host pid 9", -1)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    caplog.set_level(logging.WARNING, logger="migrator")
+    result = Migrator(
+        bootstrapped.target,
+        load_migrations(migrations_dir),
+        lease=LeaseSettings(duration_s=5, wait_s=0, poll_s=0.05),
+    ).apply()
+    assert result.applied_ids == ("0002_trades",)
+    assert "took over the expired migration lease of crashed-host pid 9" in caplog.text
+
+
+def test_lease_is_released_after_a_successful_apply(
+    pg_server: ServerInfo, names: Names, bootstrapped: Migrator
+) -> None:
+    assert lease_holder(pg_server, names.database) is None
+
+
+def test_lease_is_released_after_a_failed_apply(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0002_trades", "CREATE TABLE trades (id INT REFERENCES nowhere (id));")
+    with pytest.raises(MigrationFailedError):
+        Migrator(bootstrapped.target, load_migrations(migrations_dir)).apply()
+    assert lease_holder(pg_server, names.database) is None
+
+
+def test_holder_renews_its_lease_while_working(
+    bootstrapped: Migrator, session_on: Callable[[], Session]
+) -> None:
+    short = LeaseSettings(duration_s=0.6, wait_s=0, poll_s=0.05)
+    log = logging.getLogger("migrator")
+    rival = Lease(session_on(), "rival", short, log)
+    with Lease(session_on(), "worker", short, log):
+        time.sleep(1.5)
+        assert not rival.try_acquire()
+        assert rival.current().holder == "worker"
+
+
+def test_lease_without_heartbeat_expires_and_can_be_taken(
+    bootstrapped: Migrator, session_on: Callable[[], Session]
+) -> None:
+    short = LeaseSettings(duration_s=0.3, wait_s=0, poll_s=0.05)
+    log = logging.getLogger("migrator")
+    Lease(session_on(), "gone", short, log).acquire()
+    time.sleep(0.5)
+    assert Lease(session_on(), "next", short, log).try_acquire()
+
+
+def test_migration_transaction_stops_when_the_lease_was_taken_over(
+    pg_server: ServerInfo,
+    names: Names,
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+) -> None:
+    log = logging.getLogger("migrator")
+    lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
+    lease.acquire()
+    set_lease(pg_server, names.database, "usurper", 60)
+    work = session_on()
+    with (
+        pytest.raises(LeaseLostError, match="lease of worker expired and was taken over"),
+        work.transaction(),
+    ):
+        lease.fence(work)
+    assert lease_holder(pg_server, names.database) == "usurper"
