@@ -461,7 +461,7 @@ class Migrator:
         note: str | None = None,
     ) -> MigrationFailedError:
         secrets = self.target.secrets
-        server = scrub(exc.diag.message_primary or str(exc).strip() or type(exc).__name__, secrets)
+        server = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
         state = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
         if statement is None:
             where = "failed at COMMIT"
@@ -477,6 +477,7 @@ class Migrator:
         message += "\n  " + (
             note or f"{migration.id} was rolled back; migrations applied before it stay recorded"
         )
+        message = scrub(message, secrets)
         self._log.error("%s", message)
         return MigrationFailedError(
             message,
