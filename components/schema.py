@@ -1,0 +1,504 @@
+"""OpenAlgo's schema as a Pulumi resource: a dynamic provider over the `migrator` engine.
+
+Review surface. The resource's `migrations` input is the ordered list of {id, checksum}, so a
+preview names exactly the migrations an update will run; `migrations_digest` is one value over
+that list. The SQL itself is code the provider executes, so it travels inside the provider object
+that Pulumi serializes into the state: Pulumi always stores that object as a secret and never
+prints it, which keeps diffs short however large the files are. check() recomputes every checksum
+from the bundled SQL, so what the preview lists is byte for byte what runs, and it refuses an
+edit or removal of a migration that an earlier update applied, naming the file.
+
+Reaching the database. The provider connects with an admin DSN (a secret input, plus optional
+CA/client certificate and key, written to a private temporary directory only while a method
+runs). A DSN is the default because the provider runs wherever `pulumi up` runs: a DSN works over
+any path the operator already has (VPN, load balancer, bastion, or a `kubectl port-forward` they
+start), needs no Kubernetes credentials or client code inside the provider, and is what the
+engine's tests exercise against a real server. Forwarding a port through the Kubernetes API from
+inside the provider could be added later without changing the inputs.
+
+Serialization. Pulumi pickles the provider (dill) and runs it in another process, so it holds
+only plain tuples of strings, opens every connection inside the method that needs it, and this
+module does nothing at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.dynamic as dynamic
+from psycopg.conninfo import conninfo_to_dict
+from pulumi.runtime import rpc
+
+from migrator import (
+    InvalidMigrationsError,
+    LeaseSettings,
+    MigrationSet,
+    Migrator,
+    MigratorError,
+    Plan,
+    Target,
+    load_migrations,
+    migrations_from_texts,
+)
+from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
+from migrator.discovery import MIGRATION_ID, manifest_digest
+from migrator.results import ApplyResult, CompanionStatus
+
+COMPONENT_TYPE = "openalgo:cockroachdb:SchemaMigrations"
+SECRET_KEYS = ("admin_dsn", "app_password", "ca_cert", "client_cert", "client_key")
+INPUT_KEYS = (
+    *SECRET_KEYS,
+    "database",
+    "app_user",
+    "replication_factor",
+    "migrations",
+    "migrations_digest",
+    "allow_drop",
+    "production",
+    "lock_wait_s",
+)
+OUTPUT_KEYS = (
+    "applied",
+    "applied_ids",
+    "applied_count",
+    "last_applied",
+    "statements_executed",
+    "skipped_companions",
+    "drift",
+    "unapplied",
+    "dialect",
+)
+
+SqlBundle = tuple[tuple[str, str, str | None], ...]
+"""(id, portable SQL, companion SQL or None) per migration, in order."""
+
+
+class SchemaMigrationError(Exception):
+    """A provider operation failed; the message names the file or input and holds no secret."""
+
+
+def sql_bundle(migrations: MigrationSet) -> SqlBundle:
+    return tuple(
+        (m.id, m.portable.text, m.companion.text if m.companion else None) for m in migrations
+    )
+
+
+def migration_manifest(migrations: MigrationSet) -> list[dict[str, str]]:
+    """The reviewable list: one {id, checksum} per migration, in order."""
+    return [{"id": m.id, "checksum": m.checksum} for m in migrations]
+
+
+def _plain(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value)
+
+
+def _plain_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in props.items()}
+
+
+def _manifest_pairs(value: Any) -> list[tuple[str, str]] | None:
+    """(id, checksum) pairs of a `migrations` value, or None when it is not a valid list."""
+    if not isinstance(value, list):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            return None
+        migration_id, checksum = entry.get("id"), entry.get("checksum")
+        if not isinstance(migration_id, str) or not isinstance(checksum, str):
+            return None
+        pairs.append((migration_id, checksum))
+    return pairs
+
+
+def applied_edit_refusals(
+    applied: Sequence[tuple[str, str]], declared: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Applied migrations whose checksum changed or that disappeared from the declared list."""
+    now = dict(declared)
+    reasons: list[str] = []
+    for migration_id, checksum in applied:
+        current = now.get(migration_id)
+        if current is None:
+            reasons.append(
+                f"{migration_id}.sql: was applied but is no longer in the migrations directory; "
+                "applied migrations are append-only (restore the file)"
+            )
+        elif current != checksum:
+            reasons.append(
+                f"{migration_id}.sql: was applied with checksum {checksum[:12]} but the files now "
+                f"hash to {current[:12]}; revert the edit and put the change in a new migration"
+            )
+    return reasons
+
+
+def check_inputs(
+    olds: Mapping[str, Any], news: Mapping[str, Any], bundle: SqlBundle
+) -> list[tuple[str, str]]:
+    """(property, reason) for every invalid input; unknown (preview) values are not judged."""
+    failures: list[tuple[str, str]] = []
+    declared = _manifest_pairs(news.get("migrations"))
+    if declared is None:
+        failures.append(("migrations", "must be a list of {id, checksum} entries"))
+    else:
+        failures += [("migrations", reason) for reason in _manifest_problems(declared, bundle)]
+        digest = news.get("migrations_digest")
+        if isinstance(digest, str) and digest != manifest_digest(declared):
+            failures.append(("migrations_digest", "does not match the migrations list"))
+        previous = _manifest_pairs(olds.get("migrations"))
+        if previous:
+            failures += [
+                ("migrations", reason) for reason in applied_edit_refusals(previous, declared)
+            ]
+    for key in ("database", "app_user"):
+        value = news.get(key)
+        if isinstance(value, str) and not IDENTIFIER.match(value):
+            failures.append((key, f"{value!r} is not allowed: use {IDENTIFIER_RULE}"))
+    factor = news.get("replication_factor")
+    if factor is not None and isinstance(factor, int | float) and factor < 1:
+        failures.append(("replication_factor", f"{factor} is not allowed: use 1 or more"))
+    if news.get("production") is True and news.get("allow_drop") is True:
+        failures.append(("allow_drop", "must be false on a production stack"))
+    return failures
+
+
+def _manifest_problems(declared: Sequence[tuple[str, str]], bundle: SqlBundle) -> list[str]:
+    problems: list[str] = []
+    ids = [migration_id for migration_id, _ in declared]
+    if len(set(ids)) != len(ids):
+        problems.append("ids must be unique")
+    if ids != sorted(ids):
+        problems.append("ids must be in increasing order")
+    problems += [f"{i}: not a valid migration id" for i in ids if not MIGRATION_ID.match(i)]
+    try:
+        bundled = {m.id: m.checksum for m in migrations_from_texts(bundle)}
+    except InvalidMigrationsError as exc:
+        return [*problems, *exc.problems]
+    for migration_id, checksum in declared:
+        actual = bundled.get(migration_id)
+        if actual is None:
+            problems.append(f"{migration_id}.sql: listed but its SQL is not in the provider")
+        elif actual != checksum:
+            problems.append(
+                f"{migration_id}.sql: listed with checksum {checksum[:12]} but its SQL hashes "
+                f"to {actual[:12]}"
+            )
+    problems += [
+        f"{migration_id}.sql: SQL in the provider but not listed"
+        for migration_id in bundled
+        if migration_id not in set(ids)
+    ]
+    return problems
+
+
+def diff_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dynamic.DiffResult:
+    """Update for any input change (new migrations, credentials), replace only for a new database.
+
+    Raises when a migration recorded as applied (in state) now has another checksum, so the
+    preview fails and names the file.
+    """
+    applied = _manifest_pairs(_plain(olds.get("applied"))) or []
+    declared = _manifest_pairs(_plain(news.get("migrations")))
+    if declared is not None:
+        edits = [
+            reason
+            for reason in applied_edit_refusals(applied, declared)
+            if "no longer in the migrations directory" not in reason
+        ]
+        if edits:
+            raise SchemaMigrationError(
+                "refusing to change applied migrations:\n  " + "\n  ".join(edits)
+            )
+    changed = [key for key in INPUT_KEYS if _plain(olds.get(key)) != _plain(news.get(key))]
+    if _plain(olds.get("unapplied")):
+        changed.append("unapplied")
+    replaces = ["database"] if "database" in changed else []
+    return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+
+@contextlib.contextmanager
+def tls_files(
+    ca_cert: str | None, client_cert: str | None, client_key: str | None
+) -> Iterator[dict[str, str]]:
+    """libpq options pointing at the given PEMs, written 0600 into a private temporary directory
+    that is removed when the block ends."""
+    pems = {"sslrootcert": ca_cert, "sslcert": client_cert, "sslkey": client_key}
+    if not any(pems.values()):
+        yield {}
+        return
+    directory = tempfile.mkdtemp(prefix="openalgo-schema-")
+    try:
+        options: dict[str, str] = {}
+        for option, pem in pems.items():
+            if not pem:
+                continue
+            path = os.path.join(directory, f"{option}.pem")
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(pem)
+            options[option] = path
+        yield options
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _connect_options(dsn: str, tls: dict[str, str]) -> dict[str, str]:
+    options = dict(tls)
+    if tls.get("sslrootcert"):
+        try:
+            has_mode = "sslmode" in conninfo_to_dict(dsn)
+        except Exception:  # the engine reports an unparsable DSN, without its password
+            has_mode = True
+        if not has_mode:
+            options["sslmode"] = "verify-full"
+    return options
+
+
+def _optional_str(props: Mapping[str, Any], key: str) -> str | None:
+    value = props.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+@contextlib.contextmanager
+def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]:
+    dsn = props.get("admin_dsn")
+    if not isinstance(dsn, str) or not dsn:
+        raise SchemaMigrationError("admin_dsn: an admin DSN is required")
+    factor = props.get("replication_factor")
+    wait = props.get("lock_wait_s")
+    with tls_files(
+        _optional_str(props, "ca_cert"),
+        _optional_str(props, "client_cert"),
+        _optional_str(props, "client_key"),
+    ) as tls:
+        try:
+            target = Target(
+                admin_dsn=dsn,
+                database=str(props.get("database", "openalgo")),
+                app_user=str(props.get("app_user", "openalgo")),
+                app_password=_optional_str(props, "app_password"),
+                replication_factor=int(factor) if factor is not None else None,
+                connect_options=_connect_options(dsn, tls),
+            )
+            migrations = migrations_from_texts(bundle)
+        except (ValueError, InvalidMigrationsError) as exc:
+            raise SchemaMigrationError(str(exc)) from None
+        lease = LeaseSettings(wait_s=float(wait)) if isinstance(wait, int | float) else None
+        yield Migrator(target, migrations, lease=lease)
+
+
+def _secret_outputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: rpc.wrap_rpc_secret(value) if key in SECRET_KEYS and value is not None else value
+        for key, value in props.items()
+        if key in INPUT_KEYS
+    }
+
+
+def _state_from_plan(plan: Plan, declared: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    declared_ids = {migration_id for migration_id, _ in declared}
+    applied_ids = [row.id for row in plan.applied]
+    return {
+        "applied": [{"id": row.id, "checksum": row.checksum} for row in plan.applied],
+        "applied_ids": applied_ids,
+        "applied_count": len(applied_ids),
+        "skipped_companions": [
+            f"{row.id}.crdb.sql"
+            for row in plan.applied
+            if row.companion_status is CompanionStatus.SKIPPED
+        ],
+        "drift": [mid for mid in applied_ids if mid not in declared_ids],
+        "unapplied": [mid for mid, _ in declared if mid not in set(applied_ids)],
+        "dialect": plan.dialect.value,
+    }
+
+
+def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
+    declared = _manifest_pairs(props.get("migrations")) or []
+    try:
+        with _migrator(props, bundle) as migrator:
+            result: ApplyResult = migrator.apply()
+            state = _state_from_plan(migrator.status(), declared)
+    except MigratorError as exc:
+        raise SchemaMigrationError(str(exc)) from None
+    return {
+        **_secret_outputs(props),
+        **state,
+        "last_applied": list(result.applied_ids),
+        "statements_executed": result.ddl_statements,
+    }
+
+
+class SchemaMigrationsProvider(dynamic.ResourceProvider):
+    """Applies the bundled migrations; holds nothing but the SQL texts (see module docstring)."""
+
+    def __init__(self, bundle: SqlBundle) -> None:
+        super().__init__()
+        self.bundle = bundle
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        failures = check_inputs(_plain_props(_olds), _plain_props(news), self.bundle)
+        return dynamic.CheckResult(
+            news, [dynamic.CheckFailure(prop, reason) for prop, reason in failures]
+        )
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
+        return diff_inputs(_olds, _news)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        plain = _plain_props(props)
+        return dynamic.CreateResult(str(plain["database"]), _run_apply(plain, self.bundle))
+
+    def update(
+        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
+    ) -> dynamic.UpdateResult:
+        return dynamic.UpdateResult(_run_apply(_plain_props(_news), self.bundle))
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """Refresh: the applied list comes from the history table, so drift shows in the diff."""
+        plain = _plain_props(props)
+        declared = _manifest_pairs(plain.get("migrations")) or []
+        try:
+            with _migrator(plain, self.bundle) as migrator:
+                plan = migrator.status()
+        except MigratorError as exc:
+            raise SchemaMigrationError(str(exc)) from None
+        if f"create database {plain.get('database')}" in plan.bootstrap:
+            return dynamic.ReadResult("", {})
+        outs = {**props, **_secret_outputs(plain), **_state_from_plan(plan, declared)}
+        return dynamic.ReadResult(id_, outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Keeps the database unless allow_drop; refuses to drop on a production stack."""
+        plain = _plain_props(_props)
+        if not plain.get("allow_drop"):
+            return
+        if plain.get("production"):
+            raise SchemaMigrationError(
+                f"refusing to drop database {plain.get('database')}: the stack is production "
+                "(allow_drop must stay false there)"
+            )
+        try:
+            with _migrator(plain, self.bundle) as migrator:
+                migrator.drop_database()
+        except MigratorError as exc:
+            raise SchemaMigrationError(str(exc)) from None
+
+
+class SchemaMigrationsResource(dynamic.Resource, module="openalgo", name="SchemaMigrations"):
+    """The dynamic resource; its outputs are the applied ids and counts read from the database."""
+
+    applied: pulumi.Output[list[dict[str, str]]]
+    applied_ids: pulumi.Output[list[str]]
+    applied_count: pulumi.Output[int]
+    last_applied: pulumi.Output[list[str]]
+    statements_executed: pulumi.Output[int]
+    skipped_companions: pulumi.Output[list[str]]
+    drift: pulumi.Output[list[str]]
+    unapplied: pulumi.Output[list[str]]
+    dialect: pulumi.Output[str]
+    database: pulumi.Output[str]
+    app_user: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class SchemaMigrationsArgs:
+    """Where and how to apply the schema.
+
+    admin_dsn: admin connection string (made secret). ca_cert/client_cert/client_key: PEMs for
+    TLS (root client certificate and key), made secret. app_password: None for a role without
+    password (CockroachDB insecure mode). replication_factor: CockroachDB num_replicas for the
+    database, None to leave it alone. allow_drop: destroy drops the database (never allowed when
+    production is true).
+    """
+
+    admin_dsn: pulumi.Input[str]
+    migrations_dir: str | Path = "sql/migrations"
+    database: str = "openalgo"
+    app_user: str = "openalgo"
+    app_password: pulumi.Input[str] | None = None
+    replication_factor: int | None = None
+    allow_drop: bool = False
+    production: bool = False
+    ca_cert: pulumi.Input[str] | None = None
+    client_cert: pulumi.Input[str] | None = None
+    client_key: pulumi.Input[str] | None = None
+    lock_wait_s: float = 300.0
+
+
+def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
+    """The dynamic resource's inputs; secrets wrapped, output-only keys declared as None."""
+
+    def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
+        return None if value is None else pulumi.Output.secret(value)
+
+    inputs: dict[str, Any] = {
+        "admin_dsn": secret(args.admin_dsn),
+        "app_password": secret(args.app_password),
+        "ca_cert": secret(args.ca_cert),
+        "client_cert": secret(args.client_cert),
+        "client_key": secret(args.client_key),
+        "database": args.database,
+        "app_user": args.app_user,
+        "replication_factor": args.replication_factor,
+        "migrations": migration_manifest(migrations),
+        "migrations_digest": migrations.digest,
+        "allow_drop": args.allow_drop,
+        "production": args.production,
+        "lock_wait_s": args.lock_wait_s,
+    }
+    inputs.update(dict.fromkeys(OUTPUT_KEYS))
+    return inputs
+
+
+class SchemaMigrations(pulumi.ComponentResource):
+    """Bootstraps the database and role and applies sql/migrations as one reviewable resource."""
+
+    applied_ids: pulumi.Output[list[str]]
+    applied_count: pulumi.Output[int]
+    skipped_companions: pulumi.Output[list[str]]
+    database: pulumi.Output[str]
+    app_user: pulumi.Output[str]
+    migration_ids: list[str]
+    migrations_digest: str
+
+    def __init__(
+        self, name: str, args: SchemaMigrationsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if args.production and args.allow_drop:
+            raise ValueError(
+                f"SchemaMigrations {name}: allow_drop=True is not allowed on a production stack"
+            )
+        migrations = load_migrations(args.migrations_dir)
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        resource = SchemaMigrationsResource(
+            SchemaMigrationsProvider(sql_bundle(migrations)),
+            f"{name}-migrations",
+            resource_inputs(args, migrations),
+            pulumi.ResourceOptions(parent=self, additional_secret_outputs=list(SECRET_KEYS)),
+        )
+        self.migration_ids = list(migrations.ids)
+        self.migrations_digest = migrations.digest
+        self.applied_ids = resource.applied_ids
+        self.applied_count = resource.applied_count
+        self.skipped_companions = resource.skipped_companions
+        self.database = resource.database
+        self.app_user = resource.app_user
+        self.register_outputs(
+            {
+                "appliedIds": self.applied_ids,
+                "appliedCount": self.applied_count,
+                "skippedCompanions": self.skipped_companions,
+                "database": self.database,
+                "appUser": self.app_user,
+                "migrationsDigest": self.migrations_digest,
+            }
+        )
