@@ -97,8 +97,9 @@ class ServerInfo:
 class PostgresServer:
     """Owns the data directory and the server process; `start()` then `stop()`."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, settings: dict[str, str] | None = None) -> None:
         self._bindir = bindir
+        self._extra_settings = dict(settings or {})
         self._root = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self._data = self._root / "data"
         self._log = self._root / "server.log"
@@ -171,6 +172,7 @@ class PostgresServer:
             "log_statement": "mod",
             "log_line_prefix": LOG_LINE_PREFIX,
             "max_connections": "60",
+            **self._extra_settings,
         }
         options = " ".join(f"-c {key}='{value}'" for key, value in settings.items())
         self._run(
