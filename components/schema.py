@@ -371,7 +371,7 @@ class SchemaMigrationsProvider(dynamic.ResourceProvider):
                 plan = migrator.status()
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
-        if f"create database {plain.get('database')}" in plan.bootstrap:
+        if not plan.database_exists:
             return dynamic.ReadResult("", {})
         outs = {**props, **_secret_outputs(plain), **_state_from_plan(plan, declared)}
         return dynamic.ReadResult(id_, outs)

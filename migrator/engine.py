@@ -183,9 +183,11 @@ class Migrator:
             bootstrap=steps,
             notes=state.bootstrap.notes,
         )
-        if state.bootstrap.refusals:
-            plan = replace(plan, refusals=state.bootstrap.refusals + plan.refusals)
-        return plan
+        return replace(
+            plan,
+            refusals=state.bootstrap.refusals + plan.refusals,
+            database_exists=state.facts.database_exists,
+        )
 
     def plan(self) -> Plan:
         """What apply() would do now. Reads only."""

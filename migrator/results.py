@@ -98,6 +98,7 @@ class Plan:
     skipped_companions: tuple[SkippedCompanion, ...]
     drift: tuple[str, ...]
     refusals: tuple[str, ...]
+    database_exists: bool = True
 
     @property
     def has_work(self) -> bool:
@@ -111,6 +112,7 @@ class Plan:
         return {
             "dialect": self.dialect.value,
             "database": self.database,
+            "database_exists": self.database_exists,
             "bootstrap": list(self.bootstrap),
             "notes": list(self.notes),
             "applied": [m.as_dict() for m in self.applied],

@@ -255,6 +255,16 @@ def test_plan_lists_bootstrap_steps_and_pending_without_writing(
 
 
 @pytest.mark.usefixtures("three")
+def test_plan_tells_whether_the_database_exists(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    before = migrator.plan().database_exists
+    migrator.apply()
+    assert (before, migrator.plan().database_exists) == (False, True)
+
+
+@pytest.mark.usefixtures("three")
 def test_status_after_apply_shows_everything_applied(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator
 ) -> None:
