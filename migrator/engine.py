@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import LiteralString
 
 import psycopg
 from psycopg import sql
@@ -56,6 +57,8 @@ from migrator.session import Counters, Session, connect
 from migrator.splitting import Statement
 
 SERIALIZATION_ATTEMPTS = 3
+COCKROACH_SESSION_SETTINGS: tuple[LiteralString, ...] = ("SET autocommit_before_ddl = false",)
+"""CockroachDB 25.x commits before each DDL by default; a migration must stay one transaction."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,8 @@ class Migrator:
                 sessions.append(work)
             done += create_tables(work, history=not state.history_table, lock=not state.lock_table)
             if dialect is Dialect.COCKROACHDB:
-                work.run("SET autocommit_before_ddl = false")
+                for setting in COCKROACH_SESSION_SETTINGS:
+                    work.run(setting)
             lease_session = self._connect(counters, target_database=True)
             sessions.append(lease_session)
             runs: list[MigrationRun] = []

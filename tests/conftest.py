@@ -66,7 +66,9 @@ class Names:
     app_password: str
 
 
-def admin_execute(info: ServerInfo, statement: sql.Composed, dbname: str = "postgres") -> None:
+def admin_execute(
+    info: ServerInfo, statement: sql.SQL | sql.Composed, dbname: str = "postgres"
+) -> None:
     with psycopg.connect(info.conninfo(dbname), autocommit=True) as conn:
         conn.execute(statement)
 
