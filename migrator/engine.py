@@ -357,6 +357,7 @@ class Migrator:
                         current = statement
                         work.run(statement.text, ddl=True)
                     current = None
+                    lease.fence(work)
                     record_applied(
                         work,
                         migration_id=migration.id,

@@ -5,7 +5,8 @@ expiry computed from the server clock. A lease whose expiry has passed belongs t
 apply and may be taken over. The holder renews the lease from a background thread on its own
 connection while migrations run, and every migration transaction re-checks (and extends) the lease
 as its first statement, which also row-locks it until commit: a takeover cannot slip in while a
-migration is being written.
+migration is being written. The transaction extends the lease again just before it commits, from
+the clock at that moment, so a migration that ran longer than the lease leaves a live one behind.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _CLAIM = (
 )
 _RENEW = (
     "UPDATE public.schema_migrations_lock "
-    "SET expires_at = now() + %(seconds)s * INTERVAL '1 second' "
+    "SET expires_at = clock_timestamp() + %(seconds)s * INTERVAL '1 second' "
     "WHERE id = 1 AND holder = %(holder)s RETURNING expires_at"
 )
 _RELEASE = (

@@ -227,3 +227,18 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
     ):
         lease.fence(work)
     assert lease_holder(pg_server, names.database) == "usurper"
+
+
+def test_extending_inside_a_long_transaction_counts_from_the_clock_not_its_start(
+    bootstrapped: Migrator, session_on: Callable[[], Session]
+) -> None:
+    short = LeaseSettings(duration_s=0.5, wait_s=0, poll_s=0.05)
+    log = logging.getLogger("migrator")
+    lease = Lease(session_on(), "worker", short, log)
+    lease.acquire()
+    work = session_on()
+    with work.transaction():
+        lease.fence(work)
+        time.sleep(0.8)
+        lease.fence(work)
+    assert not Lease(session_on(), "rival", short, log).try_acquire()
