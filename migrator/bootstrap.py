@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import LiteralString
 
 import psycopg
 from psycopg import errors, sql
@@ -21,6 +22,61 @@ from migrator.session import Session
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 IDENTIFIER_RULE = "lower-case letters, digits and underscores, starting with a letter or underscore"
 _NUM_REPLICAS = re.compile(r"\bnum_replicas\s*=\s*([0-9]+)")
+
+
+FACTS_SQL = """SELECT version(), current_user,
+    EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %(db)s),
+    (SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = %(role)s),
+    COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %(role)s), false)
+    OR EXISTS (
+        SELECT 1 FROM pg_catalog.pg_auth_members m
+        JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        JOIN pg_catalog.pg_roles u ON u.oid = m.member
+        WHERE g.rolname = 'admin' AND u.rolname = %(role)s)"""
+STORED_VERIFIER_SQL: dict[Dialect, LiteralString] = {
+    Dialect.COCKROACHDB: 'SELECT "hashedPassword" FROM system.users WHERE username = %s',
+    Dialect.POSTGRESQL: "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = %s",
+}
+
+
+def zone_query(database: str) -> sql.Composed:
+    return sql.SQL("SELECT raw_config_sql FROM [SHOW ZONE CONFIGURATION FROM DATABASE {}]").format(
+        sql.Identifier(database)
+    )
+
+
+def create_database_statement(database: str) -> sql.Composed:
+    return sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+
+
+def create_role_statement(role: str, verifier: str | None) -> sql.Composed:
+    """LOGIN, no admin option; the password, if any, as a pre-computed SCRAM verifier."""
+    statement = sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role))
+    if verifier is None:
+        return statement
+    return sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(verifier))
+
+
+def allow_login_statement(role: str) -> sql.Composed:
+    return sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(role))
+
+
+def set_password_statement(role: str, verifier: str) -> sql.Composed:
+    return sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
+
+
+def zone_statement(database: str, num_replicas: int) -> sql.Composed:
+    return sql.SQL("ALTER DATABASE {} CONFIGURE ZONE USING num_replicas = {}").format(
+        sql.Identifier(database), sql.Literal(num_replicas)
+    )
+
+
+def drop_database_statement(database: str, dialect: Dialect) -> sql.Composed:
+    """CockroachDB refuses to drop a non-empty database without CASCADE."""
+    statement = sql.SQL("DROP DATABASE {}").format(sql.Identifier(database))
+    if dialect is Dialect.COCKROACHDB:
+        return sql.SQL("{} CASCADE").format(statement)
+    return statement
 
 
 def check_identifier(key: str, value: str) -> str:
@@ -85,18 +141,7 @@ def read_facts(
     password: str | None,
     replication_factor: int | None,
 ) -> ServerFacts:
-    row = session.rows(
-        """SELECT version(), current_user,
-            EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = %(db)s),
-            (SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = %(role)s),
-            COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %(role)s), false)
-            OR EXISTS (
-                SELECT 1 FROM pg_catalog.pg_auth_members m
-                JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
-                JOIN pg_catalog.pg_roles u ON u.oid = m.member
-                WHERE g.rolname = 'admin' AND u.rolname = %(role)s)""",
-        {"db": database, "role": role},
-    )[0]
+    row = session.rows(FACTS_SQL, {"db": database, "role": role})[0]
     version, current_user, database_exists, can_login, is_admin = row
     dialect = detect_dialect(str(version))
     role_exists = can_login is not None
@@ -106,11 +151,7 @@ def read_facts(
         password_matches = None if stored is None else verifier_matches(stored, password, role)
     num_replicas = None
     if dialect is Dialect.COCKROACHDB and database_exists and replication_factor is not None:
-        zone = session.rows(
-            sql.SQL("SELECT raw_config_sql FROM [SHOW ZONE CONFIGURATION FROM DATABASE {}]").format(
-                sql.Identifier(database)
-            )
-        )
+        zone = session.rows(zone_query(database))
         num_replicas = parse_num_replicas(str(zone[0][0])) if zone else None
     return ServerFacts(
         version=str(version),
@@ -127,13 +168,8 @@ def read_facts(
 
 def _stored_verifier(session: Session, dialect: Dialect, role: str) -> str | None:
     """The role's stored password hash, or None when it is unset or not readable."""
-    query = (
-        'SELECT "hashedPassword" FROM system.users WHERE username = %s'
-        if dialect is Dialect.COCKROACHDB
-        else "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = %s"
-    )
     try:
-        rows = session.rows(query, (role,))
+        rows = session.rows(STORED_VERIFIER_SQL[dialect], (role,))
     except psycopg.Error:
         return None
     if not rows or rows[0][0] is None:
@@ -194,47 +230,37 @@ def run_bootstrap(
 ) -> list[str]:
     """Apply the cluster-level steps; returns what was done. Statement texts never leave here."""
     done: list[str] = []
-    db = sql.Identifier(database)
-    role_id = sql.Identifier(role)
     if plan.create_database:
         try:
-            session.run(sql.SQL("CREATE DATABASE {}").format(db), ddl=True)
+            session.run(create_database_statement(database), ddl=True)
             done.append(f"created database {database}")
         except (errors.DuplicateDatabase, errors.UniqueViolation):
             pass
         except psycopg.Error as exc:
             raise BootstrapError(_failure(f"creating database {database}", exc)) from None
     if plan.create_role:
-        statement = sql.SQL("CREATE ROLE {} LOGIN").format(role_id)
-        if password is not None:
-            statement = sql.SQL("{} PASSWORD {}").format(
-                statement, sql.Literal(build_verifier(password))
-            )
+        verifier = build_verifier(password) if password is not None else None
         try:
-            session.run(statement, ddl=True)
+            session.run(create_role_statement(role, verifier), ddl=True)
             done.append(f"created role {role}")
         except (errors.DuplicateObject, errors.UniqueViolation):
             pass
         except psycopg.Error as exc:
             raise BootstrapError(_failure(f"creating role {role}", exc)) from None
     if plan.allow_login:
-        _alter(session, sql.SQL("ALTER ROLE {} LOGIN").format(role_id), f"role {role} LOGIN")
+        _alter(session, allow_login_statement(role), f"role {role} LOGIN")
         done.append(f"allowed role {role} to log in")
     if plan.set_password and password is not None:
         _alter(
             session,
-            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                role_id, sql.Literal(build_verifier(password))
-            ),
+            set_password_statement(role, build_verifier(password)),
             f"password of role {role}",
         )
         done.append(f"set the password of role {role}")
     if plan.set_replicas is not None:
         _alter(
             session,
-            sql.SQL("ALTER DATABASE {} CONFIGURE ZONE USING num_replicas = {}").format(
-                db, sql.Literal(plan.set_replicas)
-            ),
+            zone_statement(database, plan.set_replicas),
             f"zone configuration of database {database}",
         )
         done.append(f"set num_replicas = {plan.set_replicas} on database {database}")

@@ -26,11 +26,12 @@ from migrator.bootstrap import (
     BootstrapPlan,
     ServerFacts,
     check_identifier,
+    drop_database_statement,
     plan_bootstrap,
     read_facts,
     run_bootstrap,
 )
-from migrator.dialect import Dialect
+from migrator.dialect import Dialect, detect_dialect
 from migrator.discovery import Migration, MigrationSet
 from migrator.errors import ApplyRefusedError, ConnectionFailedError, MigrationFailedError
 from migrator.history import (
@@ -281,9 +282,7 @@ class Migrator:
             version, exists = rows[0]
             if not exists:
                 return False
-            statement = sql.SQL("DROP DATABASE {}").format(sql.Identifier(self.target.database))
-            if "CockroachDB" in str(version):
-                statement = sql.SQL("{} CASCADE").format(statement)
+            statement = drop_database_statement(self.target.database, detect_dialect(str(version)))
             session.run(statement, ddl=True)
             self._log.warning("dropped database %s", self.target.database)
             return True

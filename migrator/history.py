@@ -41,16 +41,31 @@ LOCK_DDL = sql.SQL(
 )"""
 )
 
+TABLES_PRESENT_SQL = (
+    "SELECT tablename FROM pg_catalog.pg_tables "
+    "WHERE schemaname = 'public' AND tablename IN (%s, %s)"
+)
+READ_HISTORY_SQL = (
+    "SELECT id, version, checksum, applied_at, duration_ms, applied_by, statements, "
+    "companion_statements, companion_done, companion_status "
+    "FROM public.schema_migrations ORDER BY version"
+)
+RECORD_APPLIED_SQL = (
+    "INSERT INTO public.schema_migrations (id, version, checksum, duration_ms, applied_by, "
+    "statements, companion_statements, companion_done, companion_status) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)"
+)
+RECORD_PROGRESS_SQL = (
+    "UPDATE public.schema_migrations SET companion_done = %s, companion_status = %s, "
+    "duration_ms = duration_ms + %s WHERE id = %s"
+)
+
 _RACE_ERRORS = (errors.UniqueViolation, errors.DuplicateTable, errors.DuplicateObject)
 
 
 def tables_present(session: Session) -> tuple[bool, bool]:
     """(history table exists, lock table exists) in the session's current database."""
-    rows = session.rows(
-        "SELECT tablename FROM pg_catalog.pg_tables "
-        "WHERE schemaname = 'public' AND tablename IN (%s, %s)",
-        (HISTORY_TABLE, LOCK_TABLE),
-    )
+    rows = session.rows(TABLES_PRESENT_SQL, (HISTORY_TABLE, LOCK_TABLE))
     names = {row[0] for row in rows}
     return HISTORY_TABLE in names, LOCK_TABLE in names
 
@@ -70,11 +85,7 @@ def create_tables(session: Session, *, history: bool, lock: bool) -> list[str]:
 
 
 def read_history(session: Session) -> tuple[AppliedMigration, ...]:
-    rows = session.rows(
-        "SELECT id, version, checksum, applied_at, duration_ms, applied_by, statements, "
-        "companion_statements, companion_done, companion_status "
-        "FROM public.schema_migrations ORDER BY version"
-    )
+    rows = session.rows(READ_HISTORY_SQL)
     return tuple(_row_to_applied(row) for row in rows)
 
 
@@ -106,9 +117,7 @@ def record_applied(
     companion_status: CompanionStatus,
 ) -> None:
     session.run(
-        "INSERT INTO public.schema_migrations (id, version, checksum, duration_ms, applied_by, "
-        "statements, companion_statements, companion_done, companion_status) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)",
+        RECORD_APPLIED_SQL,
         (
             migration_id,
             version,
@@ -126,8 +135,4 @@ def record_companion_progress(
     session: Session, migration_id: str, done: int, *, finished: bool, extra_ms: int
 ) -> None:
     status = CompanionStatus.APPLIED if finished else CompanionStatus.PENDING
-    session.run(
-        "UPDATE public.schema_migrations SET companion_done = %s, companion_status = %s, "
-        "duration_ms = duration_ms + %s WHERE id = %s",
-        (done, status.value, extra_ms, migration_id),
-    )
+    session.run(RECORD_PROGRESS_SQL, (done, status.value, extra_ms, migration_id))

@@ -22,7 +22,7 @@ import psycopg
 from migrator.errors import LeaseLostError, LockUnavailableError
 from migrator.session import Session
 
-_CLAIM = (
+CLAIM_SQL = (
     "INSERT INTO public.schema_migrations_lock AS l (id, holder, acquired_at, expires_at) "
     "VALUES (1, %(holder)s, now(), now() + %(seconds)s * INTERVAL '1 second') "
     "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
@@ -30,16 +30,16 @@ _CLAIM = (
     "WHERE l.holder IS NULL OR l.holder = excluded.holder OR l.expires_at < now() "
     "RETURNING l.holder"
 )
-_RENEW = (
+RENEW_SQL = (
     "UPDATE public.schema_migrations_lock "
     "SET expires_at = clock_timestamp() + %(seconds)s * INTERVAL '1 second' "
     "WHERE id = 1 AND holder = %(holder)s RETURNING expires_at"
 )
-_RELEASE = (
+RELEASE_SQL = (
     "UPDATE public.schema_migrations_lock SET holder = NULL, expires_at = now() "
     "WHERE id = 1 AND holder = %(holder)s"
 )
-_CURRENT = (
+CURRENT_SQL = (
     "SELECT holder, expires_at, expires_at < now() FROM public.schema_migrations_lock WHERE id = 1"
 )
 
@@ -91,7 +91,7 @@ class Lease:
 
     def current(self) -> LeaseHolder:
         with self._guard:
-            rows = self._session.rows(_CURRENT)
+            rows = self._session.rows(CURRENT_SQL)
         if not rows:
             return LeaseHolder(None, None, True)
         holder, expires_at, expired = rows[0]
@@ -101,7 +101,7 @@ class Lease:
         params = {"holder": self.holder, "seconds": self._settings.duration_s}
         try:
             with self._guard:
-                rows = self._session.rows(_CLAIM, params)
+                rows = self._session.rows(CLAIM_SQL, params)
         except psycopg.errors.SerializationFailure:
             return False
         return bool(rows)
@@ -142,7 +142,7 @@ class Lease:
     def renew(self) -> bool:
         params = {"holder": self.holder, "seconds": self._settings.duration_s}
         with self._guard:
-            rows = self._session.rows(_RENEW, params)
+            rows = self._session.rows(RENEW_SQL, params)
         if not rows:
             self._lost = True
         return bool(rows)
@@ -150,7 +150,7 @@ class Lease:
     def fence(self, work: Session) -> None:
         """Inside a migration transaction: extend the lease or abort if it was taken over."""
         params = {"holder": self.holder, "seconds": self._settings.duration_s}
-        if not work.rows(_RENEW, params):
+        if not work.rows(RENEW_SQL, params):
             self._lost = True
         if self._lost:
             raise LeaseLostError(
@@ -181,7 +181,7 @@ class Lease:
         self.stop_heartbeat()
         try:
             with self._guard:
-                self._session.run(_RELEASE, {"holder": self.holder})
+                self._session.run(RELEASE_SQL, {"holder": self.holder})
         except psycopg.Error as exc:
             self._log.warning(
                 "could not release the migration lease (%s); it expires on its own within %gs",
