@@ -54,3 +54,6 @@ pulumi.export("adminUiCommand", database.admin_ui_command)
 pulumi.export("sqlShellCommand", database.sql_shell_command)
 pulumi.export("appConnectionString", database.app_connection_string)
 pulumi.export("kubernetesMode", config.kubernetes_mode)
+if database.schema is not None:
+    pulumi.export("schemaMigrations", database.schema.applied_ids)
+    pulumi.export("schemaMigrationsDeclared", database.schema.migration_ids)

@@ -109,3 +109,9 @@ def connection_string(host: str, port: int, database: str, user: str, password: 
         f"postgresql://{quote(user)}:{quote(password, safe='')}@{host}:{port}/{database}"
         "?sslmode=verify-full&sslrootcert=ca.crt"
     )
+
+
+def admin_dsn_in_cluster(host: str, port: int, tls: bool) -> str:
+    """root over the public Service: reachable when `pulumi up` runs inside the cluster."""
+    mode = "verify-full" if tls else "disable"
+    return f"postgresql://root@{host}:{port}/defaultdb?sslmode={mode}"

@@ -21,7 +21,8 @@ from components.names import (
 )
 from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
-from components.topology import connection_string, service_fqdn
+from components.schema import SchemaMigrations, SchemaMigrationsArgs
+from components.topology import admin_dsn_in_cluster, connection_string, service_fqdn
 
 
 def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
@@ -52,6 +53,7 @@ class TradingDatabase(pulumi.ComponentResource):
     app_connection_string: pulumi.Output[str]
     certificates: ClusterCertificates | None
     init: ClusterInit
+    schema: SchemaMigrations | None
 
     def __init__(
         self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
@@ -122,6 +124,7 @@ class TradingDatabase(pulumi.ComponentResource):
             self.app_password = random.RandomPassword(
                 "app-password", length=32, special=False, opts=child
             ).result
+        self.schema = self._schema(config)
         self.app_connection_string = pulumi.Output.secret(
             pulumi.Output.from_input(self.app_password).apply(
                 lambda password: connection_string(
@@ -137,4 +140,39 @@ class TradingDatabase(pulumi.ComponentResource):
                 "publicHost": self.public_host,
                 "appConnectionString": self.app_connection_string,
             }
+        )
+
+    def _schema(self, config: StackConfig) -> SchemaMigrations | None:
+        """Apply sql/migrations once `cockroach init` has run, unless nothing can be reached."""
+        if not config.schema.enabled:
+            return None
+        admin_dsn = config.admin_dsn
+        if admin_dsn is None:
+            if config.kubernetes_mode == "render":
+                pulumi.log.warn(
+                    "schema not applied: manifests are only rendered and openalgo:adminDsn is "
+                    "unset; apply it later with `python -m migrator apply --dsn ...`",
+                    resource=self,
+                )
+                return None
+            admin_dsn = admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
+        certificates = self.certificates
+        return SchemaMigrations(
+            "schema",
+            SchemaMigrationsArgs(
+                admin_dsn=pulumi.Output.secret(admin_dsn),
+                migrations_dir=config.schema.migrations_directory,
+                database=DATABASE,
+                app_user=APP_USER,
+                app_password=self.app_password,
+                replication_factor=config.replication_factor,
+                allow_drop=config.schema.allow_drop,
+                production=config.production,
+                ca_cert=certificates.ca_cert_pem if certificates else None,
+                client_cert=certificates.root_client.cert_pem if certificates else None,
+                client_key=certificates.root_client.key_pem if certificates else None,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.init], protect=config.protect
+            ),
         )

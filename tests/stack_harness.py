@@ -177,10 +177,12 @@ def run_program(
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[Any]:
-        pulumi.runtime.register_stack_transformation(record_options)
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
         root = settings.get_root_resource()
         assert root is not None
+        # The root stack outlives a mocked run: forget the exports of earlier runs.
+        root.outputs.clear()  # type: ignore[attr-defined]
+        pulumi.runtime.register_stack_transformation(record_options)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
         exported: dict[str, Any] = dict(root.outputs)  # type: ignore[attr-defined]
 
         async def resolve() -> bool:

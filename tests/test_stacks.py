@@ -92,6 +92,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:cockroachdb:Init",
         "openalgo:cockroachdb:Client",
         "openalgo:kubernetes:NetworkPolicy",
+        "openalgo:cockroachdb:SchemaMigrations",
     }
 
 
@@ -126,7 +127,7 @@ def test_application_connection_string_is_a_secret_output(stack: RenderedStack) 
     assert "appConnectionString" in stack.secret_outputs
 
 
-def test_only_the_connection_string_is_secret(stack: RenderedStack) -> None:
+def test_no_other_output_is_secret(stack: RenderedStack) -> None:
     assert stack.secret_outputs == {"appConnectionString"}
 
 
