@@ -24,6 +24,7 @@ from migrator.errors import (
     LockUnavailableError,
     MigrationFailedError,
     MigratorError,
+    ServerError,
 )
 from migrator.lease import LeaseSettings
 from migrator.redaction import redact_dsn
@@ -57,6 +58,7 @@ __all__ = [
     "MigratorError",
     "PendingMigration",
     "Plan",
+    "ServerError",
     "SkippedCompanion",
     "Target",
     "compute_checksum",

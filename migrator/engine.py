@@ -9,13 +9,14 @@ outside a transaction, with their progress recorded so an interrupted run resume
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import LiteralString
 
@@ -33,7 +34,12 @@ from migrator.bootstrap import (
 )
 from migrator.dialect import Dialect, detect_dialect
 from migrator.discovery import Migration, MigrationSet
-from migrator.errors import ApplyRefusedError, ConnectionFailedError, MigrationFailedError
+from migrator.errors import (
+    ApplyRefusedError,
+    ConnectionFailedError,
+    MigrationFailedError,
+    ServerError,
+)
 from migrator.history import (
     HISTORY_TABLE,
     LOCK_TABLE,
@@ -96,6 +102,17 @@ class _State:
     history: tuple[AppliedMigration, ...]
     history_table: bool
     lock_table: bool
+
+
+@contextlib.contextmanager
+def _server_errors(action: str, secrets: tuple[str, ...]) -> Iterator[None]:
+    """Turn a failure of the engine's own queries into ServerError, without secrets."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
+        state = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
+        raise ServerError(f"{action}: {scrub(message, secrets)}{state}") from None
 
 
 def _holder_name() -> str:
@@ -196,11 +213,12 @@ class Migrator:
     def plan(self) -> Plan:
         """What apply() would do now. Reads only."""
         counters = Counters()
-        session, on_target = self._open_first(counters)
-        try:
-            return self._plan(self._read_state(session, on_target))
-        finally:
-            session.close()
+        with _server_errors(f"reading the state of {self.target.database}", self.target.secrets):
+            session, on_target = self._open_first(counters)
+            try:
+                return self._plan(self._read_state(session, on_target))
+            finally:
+                session.close()
 
     def status(self) -> Plan:
         """Applied, pending and drifted migrations (the same read-only report as plan())."""
@@ -208,6 +226,10 @@ class Migrator:
 
     def apply(self) -> ApplyResult:
         """Bootstrap if needed and apply every pending migration; a no-op run writes nothing."""
+        with _server_errors(f"applying migrations to {self.target.database}", self.target.secrets):
+            return self._apply()
+
+    def _apply(self) -> ApplyResult:
         counters = Counters()
         sessions: list[Session] = []
         try:
@@ -272,6 +294,10 @@ class Migrator:
     def drop_database(self) -> bool:
         """DROP the target database if it exists (CASCADE on CockroachDB); True if dropped."""
         counters = Counters()
+        with _server_errors(f"dropping database {self.target.database}", self.target.secrets):
+            return self._drop_database(counters)
+
+    def _drop_database(self, counters: Counters) -> bool:
         session = self._connect(counters, target_database=False)
         try:
             rows = session.rows(

@@ -46,6 +46,10 @@ class LeaseLostError(MigratorError):
     """This apply's lease expired and was taken over; it stopped before doing more."""
 
 
+class ServerError(MigratorError):
+    """The server failed one of the engine's own queries (catalogs, history, lease)."""
+
+
 class BootstrapError(MigratorError):
     """Creating or checking the database, the role or the zone configuration failed."""
 

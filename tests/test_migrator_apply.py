@@ -17,6 +17,7 @@ from migrator import (
     CompanionStatus,
     MigrationFailedError,
     Migrator,
+    ServerError,
 )
 
 pytestmark = pytest.mark.postgres
@@ -332,3 +333,20 @@ def test_replication_factor_is_reported_skipped_on_postgresql(
     write_migration("0001_orders", ORDERS)
     result = migrator_for(names, migrations_dir, replication_factor=3).apply()
     assert any("replication factor 3: skipped" in note for note in result.notes)
+
+
+@pytest.mark.usefixtures("three")
+def test_damaged_history_table_is_a_clear_server_error(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    admin_execute(
+        pg_server, sql.SQL("ALTER TABLE schema_migrations DROP COLUMN applied_by"), names.database
+    )
+    with pytest.raises(ServerError) as caught:
+        migrator.apply()
+    assert str(caught.value) == (
+        f'applying migrations to {names.database}: column "applied_by" does not exist '
+        "[SQLSTATE 42703]"
+    )
