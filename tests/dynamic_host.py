@@ -37,7 +37,12 @@ def pulumi_deserialized(serialized: str) -> Any:
 
 
 def to_struct(props: Mapping[str, Any]) -> Any:
-    return asyncio.run(rpc.serialize_properties(dict(props), {}))
+    """Serialize on a private loop: asyncio.run() would unset the thread's loop for later tests."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(dict(props), {}))
+    finally:
+        loop.close()
 
 
 def from_struct(struct: Any) -> dict[str, Any]:
