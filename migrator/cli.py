@@ -132,6 +132,10 @@ def _target(args: argparse.Namespace) -> Target:
         raise UsageError(str(exc)) from None
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def render_plan(plan: Plan, *, as_status: bool) -> str:
     lines = [f"database {plan.database} on {plan.dialect.label}"]
     lines += [f"bootstrap: {step}" for step in plan.bootstrap]
@@ -146,7 +150,7 @@ def render_plan(plan: Plan, *, as_status: bool) -> str:
     else:
         lines.append(f"already applied: {len(plan.applied)}")
     lines.append(f"pending ({len(plan.pending)}):")
-    lines += [f"  {p.file_name}  ({p.statements} statements)" for p in plan.pending]
+    lines += [f"  {p.file_name}  ({_count(p.statements, 'statement')})" for p in plan.pending]
     lines += [f"  resume companion of {mid}" for mid in plan.resume_companions]
     lines += [f"skipped: {s.describe(plan.dialect)}" for s in plan.skipped_companions]
     lines += [
@@ -162,7 +166,7 @@ def render_result(result: ApplyResult) -> str:
     lines += [f"bootstrap: {step}" for step in result.bootstrap]
     lines += [f"note: {note}" for note in result.notes]
     lines += [
-        f"applied {run.id} ({run.statements} statements, {run.duration_ms} ms"
+        f"applied {run.id} ({_count(run.statements, 'statement')}, {run.duration_ms} ms"
         + (
             f", companion {run.companion_status.value}"
             if run.companion_status.value != "none"

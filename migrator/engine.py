@@ -412,7 +412,7 @@ class Migrator:
                 ) from None
         duration_ms = int((time.monotonic() - started) * 1000)
         if companion_status is CompanionStatus.SKIPPED:
-            self._log.warning(
+            self._log.info(
                 "%s: %d CockroachDB-only statement(s) skipped (server is %s)",
                 skipped_entry(migration).file_name,
                 len(companion),

@@ -94,7 +94,7 @@ def test_plan_with_exit_code_signals_pending_migrations(
     write_migration("0001_orders", ORDERS)
     outcome = cli("plan", "--exit-code", *base_args)
     assert outcome.code == EXIT_PENDING
-    assert "0001_orders.sql  (1 statements)" in outcome.out
+    assert "0001_orders.sql  (1 statement)" in outcome.out
 
 
 @pytest.mark.postgres
@@ -112,7 +112,7 @@ def test_apply_succeeds_and_prints_what_it_applied(
     write_migration("0001_orders", ORDERS)
     outcome = cli("apply", *base_args)
     assert outcome.code == EXIT_OK
-    assert "applied 0001_orders (1 statements" in outcome.out
+    assert "applied 0001_orders (1 statement," in outcome.out
 
 
 @pytest.mark.postgres
