@@ -119,25 +119,30 @@ def _manifest_pairs(value: Any) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def applied_edit_refusals(
+def edited_applied(
     applied: Sequence[tuple[str, str]], declared: Sequence[tuple[str, str]]
 ) -> list[str]:
-    """Applied migrations whose checksum changed or that disappeared from the declared list."""
+    """Refusals for applied migrations whose files now hash differently."""
     now = dict(declared)
-    reasons: list[str] = []
-    for migration_id, checksum in applied:
-        current = now.get(migration_id)
-        if current is None:
-            reasons.append(
-                f"{migration_id}.sql: was applied but is no longer in the migrations directory; "
-                "applied migrations are append-only (restore the file)"
-            )
-        elif current != checksum:
-            reasons.append(
-                f"{migration_id}.sql: was applied with checksum {checksum[:12]} but the files now "
-                f"hash to {current[:12]}; revert the edit and put the change in a new migration"
-            )
-    return reasons
+    return [
+        f"{migration_id}.sql: was applied with checksum {checksum[:12]} but the files now "
+        f"hash to {now[migration_id][:12]}; revert the edit and put the change in a new migration"
+        for migration_id, checksum in applied
+        if migration_id in now and now[migration_id] != checksum
+    ]
+
+
+def removed_applied(
+    applied: Sequence[tuple[str, str]], declared: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Refusals for applied migrations that are gone from the declared list."""
+    now = dict(declared)
+    return [
+        f"{migration_id}.sql: was applied but is no longer in the migrations directory; "
+        "applied migrations are append-only (restore the file)"
+        for migration_id, _ in applied
+        if migration_id not in now
+    ]
 
 
 def check_inputs(
@@ -153,11 +158,9 @@ def check_inputs(
         digest = news.get("migrations_digest")
         if isinstance(digest, str) and digest != manifest_digest(declared):
             failures.append(("migrations_digest", "does not match the migrations list"))
-        previous = _manifest_pairs(olds.get("migrations"))
-        if previous:
-            failures += [
-                ("migrations", reason) for reason in applied_edit_refusals(previous, declared)
-            ]
+        previous = _manifest_pairs(olds.get("migrations")) or []
+        refusals = edited_applied(previous, declared) + removed_applied(previous, declared)
+        failures += [("migrations", reason) for reason in refusals]
     for key in ("database", "app_user"):
         value = news.get(key)
         if isinstance(value, str) and not IDENTIFIER.match(value):
@@ -208,11 +211,7 @@ def diff_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dynamic.Dif
     applied = _manifest_pairs(_plain(olds.get("applied"))) or []
     declared = _manifest_pairs(_plain(news.get("migrations")))
     if declared is not None:
-        edits = [
-            reason
-            for reason in applied_edit_refusals(applied, declared)
-            if "no longer in the migrations directory" not in reason
-        ]
+        edits = edited_applied(applied, declared)
         if edits:
             raise SchemaMigrationError(
                 "refusing to change applied migrations:\n  " + "\n  ".join(edits)
