@@ -191,11 +191,11 @@ def test_lease_is_released_after_a_failed_apply(
 def test_holder_renews_its_lease_while_working(
     bootstrapped: Migrator, session_on: Callable[[], Session]
 ) -> None:
-    short = LeaseSettings(duration_s=0.6, wait_s=0, poll_s=0.05)
+    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
     log = logging.getLogger("migrator")
     rival = Lease(session_on(), "rival", short, log)
     with Lease(session_on(), "worker", short, log):
-        time.sleep(1.5)
+        time.sleep(2.5)
         assert not rival.try_acquire()
         assert rival.current().holder == "worker"
 
@@ -232,13 +232,13 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
 def test_extending_inside_a_long_transaction_counts_from_the_clock_not_its_start(
     bootstrapped: Migrator, session_on: Callable[[], Session]
 ) -> None:
-    short = LeaseSettings(duration_s=0.5, wait_s=0, poll_s=0.05)
+    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
     log = logging.getLogger("migrator")
     lease = Lease(session_on(), "worker", short, log)
     lease.acquire()
     work = session_on()
     with work.transaction():
         lease.fence(work)
-        time.sleep(0.8)
+        time.sleep(1.3)
         lease.fence(work)
     assert not Lease(session_on(), "rival", short, log).try_acquire()
