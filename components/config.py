@@ -27,7 +27,7 @@ from components.quantities import QUANTITY_HELP, parse_quantity
 
 NAMESPACE = "openalgo"
 DEFAULT_IMAGE = "cockroachdb/cockroach:v25.2.8"
-SECRET_KEYS = frozenset({"adminDsn"})
+SECRET_KEYS = frozenset({"adminDsn", "backupDestination"})
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -112,6 +112,36 @@ class Schema(_Section):
     allow_drop: bool = False
 
 
+class Monitoring(_Section):
+    """ServiceMonitor and PrometheusRule need the Prometheus Operator's CRDs: off by default."""
+
+    prometheus_operator: bool = False
+    grafana_dashboard: bool = True
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Backup(_Section):
+    """Scheduled full + incremental backups of the database, to ``backupDestination``."""
+
+    enabled: bool = False
+    full_schedule: str = "@daily"
+    incremental_schedule: str = "@hourly"
+    retention_days: int = Field(default=30, ge=1)
+
+
+class Upgrade(_Section):
+    """``finalize: false`` keeps a version upgrade reversible (cluster.preserve_downgrade_option)."""
+
+    finalize: bool = False
+
+
+class Scaling(_Section):
+    """Ordinals confirmed decommissioned, which a scale-down may then remove."""
+
+    decommissioned: tuple[int, ...] = ()
+    release_volumes: bool = False
+
+
 class _RawConfig(_Section):
     environment: Literal["dev", "staging", "prod"]
     namespace: str = "trading"
@@ -133,6 +163,11 @@ class _RawConfig(_Section):
     kubernetes: KubernetesTarget = KubernetesTarget()
     schema_: Schema = Field(default=Schema(), alias="schema")
     admin_dsn: str | None = None
+    monitoring: Monitoring = Monitoring()
+    backup: Backup = Backup()
+    backup_destination: str | None = None
+    upgrade: Upgrade = Upgrade()
+    scaling: Scaling = Scaling()
 
 
 KNOWN_KEYS = frozenset(
@@ -189,6 +224,11 @@ class StackConfig:
     kubernetes_context: str | None
     schema: Schema
     admin_dsn: str | None
+    monitoring: Monitoring
+    backup: Backup
+    backup_destination: str | None
+    upgrade: Upgrade
+    scaling: Scaling
 
     @property
     def production(self) -> bool:
@@ -488,6 +528,11 @@ def load_stack_config(
         kubernetes_context=raw.kubernetes.context,
         schema=raw.schema_,
         admin_dsn=raw.admin_dsn,
+        monitoring=raw.monitoring,
+        backup=raw.backup,
+        backup_destination=raw.backup_destination,
+        upgrade=raw.upgrade,
+        scaling=raw.scaling,
     )
 
 
