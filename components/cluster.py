@@ -325,7 +325,8 @@ class CockroachCluster(pulumi.ComponentResource):
             update_strategy=k8s.apps.v1.StatefulSetUpdateStrategyArgs(type="RollingUpdate"),
             persistent_volume_claim_retention_policy=(
                 k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
-                    when_deleted="Retain", when_scaled="Retain"
+                    when_deleted="Retain",
+                    when_scaled="Delete" if config.scaling.release_volumes else "Retain",
                 )
             ),
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels()),

@@ -34,6 +34,8 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _PINNED_TAG = re.compile(r"^v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)$")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _MIN_MEMORY = "2Gi"
+_CRON = re.compile(r"^(@(hourly|daily|weekly|monthly|yearly|annually)|(\S+\s+){4}\S+)$")
+_SCHEDULE_DAYS = {"@daily": 1, "@weekly": 7, "@monthly": 31, "@yearly": 366, "@annually": 366}
 
 
 class _Section(BaseModel):
@@ -130,7 +132,7 @@ class Backup(_Section):
 
 
 class Upgrade(_Section):
-    """``finalize: false`` keeps a version upgrade reversible (cluster.preserve_downgrade_option)."""
+    """``finalize: false`` keeps an upgrade reversible (cluster.preserve_downgrade_option)."""
 
     finalize: bool = False
 
@@ -433,6 +435,8 @@ def _rule_problems(raw: _RawConfig) -> list[Problem]:
             "a storage class name (DNS subdomain)",
         )
 
+    problems += _day2_problems(raw)
+
     certs = raw.certificates
     require(
         certs.renew_before_days < certs.validity_days,
@@ -457,6 +461,65 @@ def _rule_problems(raw: _RawConfig) -> list[Problem]:
                 peer.model_dump(by_alias=True),
                 "namespaceLabels and/or podLabels; an empty peer would admit every pod",
             )
+    return problems
+
+
+def _day2_problems(raw: _RawConfig) -> list[Problem]:
+    """Backups, scaling: the rules that keep day-2 changes from losing data."""
+    problems: list[Problem] = []
+    backup = raw.backup
+    prod = raw.environment == "prod"
+    if prod and not backup.enabled:
+        problems.append(
+            Problem("backup.enabled", "false", "true in prod: the trading data is backed up")
+        )
+    if backup.enabled and not raw.backup_destination:
+        problems.append(
+            Problem(
+                "backupDestination",
+                "(unset)",
+                "a backup URI when backup.enabled (set it with `pulumi config set --secret "
+                "openalgo:backupDestination ...`)",
+            )
+        )
+    if prod and (raw.backup_destination or "").startswith("nodelocal://"):
+        problems.append(
+            Problem(
+                "backupDestination",
+                "[secret]",
+                "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal backups "
+                "are lost with the nodes",
+            )
+        )
+    for key, schedule in (
+        ("backup.fullSchedule", backup.full_schedule),
+        ("backup.incrementalSchedule", backup.incremental_schedule),
+    ):
+        if not _CRON.match(schedule.strip()):
+            problems.append(
+                Problem(key, repr(schedule), "a cron expression or @hourly/@daily/@weekly")
+            )
+    full_days = _SCHEDULE_DAYS.get(backup.full_schedule.strip())
+    if full_days and backup.retention_days < 2 * full_days:
+        problems.append(
+            Problem(
+                "backup.retentionDays",
+                str(backup.retention_days),
+                f">= {2 * full_days} (two full backup periods), so a complete chain is kept",
+            )
+        )
+    decommissioned = raw.scaling.decommissioned
+    if len(set(decommissioned)) != len(decommissioned) or any(
+        ordinal < raw.replicas for ordinal in decommissioned
+    ):
+        problems.append(
+            Problem(
+                "scaling.decommissioned",
+                json.dumps(list(decommissioned)),
+                f"distinct ordinals >= replicas ({raw.replicas}): a decommissioned node "
+                "cannot stay in the StatefulSet",
+            )
+        )
     return problems
 
 

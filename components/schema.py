@@ -24,9 +24,6 @@ module does nothing at import time.
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +31,9 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from psycopg.conninfo import conninfo_to_dict
 from pulumi.runtime import rpc
 
+from components.admin_connection import connect_options, optional_str, tls_files
 from migrator import (
     InvalidMigrationsError,
     LeaseSettings,
@@ -224,49 +221,6 @@ def diff_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dynamic.Dif
 
 
 @contextlib.contextmanager
-def tls_files(
-    ca_cert: str | None, client_cert: str | None, client_key: str | None
-) -> Iterator[dict[str, str]]:
-    """libpq options pointing at the given PEMs, written 0600 into a private temporary directory
-    that is removed when the block ends."""
-    pems = {"sslrootcert": ca_cert, "sslcert": client_cert, "sslkey": client_key}
-    if not any(pems.values()):
-        yield {}
-        return
-    directory = tempfile.mkdtemp(prefix="openalgo-schema-")
-    try:
-        options: dict[str, str] = {}
-        for option, pem in pems.items():
-            if not pem:
-                continue
-            path = os.path.join(directory, f"{option}.pem")
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(pem)
-            options[option] = path
-        yield options
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _connect_options(dsn: str, tls: dict[str, str]) -> dict[str, str]:
-    options = dict(tls)
-    if tls.get("sslrootcert"):
-        try:
-            has_mode = "sslmode" in conninfo_to_dict(dsn)
-        except Exception:  # the engine reports an unparsable DSN, without its password
-            has_mode = True
-        if not has_mode:
-            options["sslmode"] = "verify-full"
-    return options
-
-
-def _optional_str(props: Mapping[str, Any], key: str) -> str | None:
-    value = props.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-@contextlib.contextmanager
 def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]:
     dsn = props.get("admin_dsn")
     if not isinstance(dsn, str) or not dsn:
@@ -274,18 +228,18 @@ def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]
     factor = props.get("replication_factor")
     wait = props.get("lock_wait_s")
     with tls_files(
-        _optional_str(props, "ca_cert"),
-        _optional_str(props, "client_cert"),
-        _optional_str(props, "client_key"),
+        optional_str(props, "ca_cert"),
+        optional_str(props, "client_cert"),
+        optional_str(props, "client_key"),
     ) as tls:
         try:
             target = Target(
                 admin_dsn=dsn,
                 database=str(props.get("database", "openalgo")),
                 app_user=str(props.get("app_user", "openalgo")),
-                app_password=_optional_str(props, "app_password"),
+                app_password=optional_str(props, "app_password"),
                 replication_factor=int(factor) if factor is not None else None,
-                connect_options=_connect_options(dsn, tls),
+                connect_options=connect_options(dsn, tls),
             )
             migrations = migrations_from_texts(bundle)
         except (ValueError, InvalidMigrationsError) as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
+from components.backups import BackupSchedule, BackupScheduleArgs
 from components.certificates import ClusterCertificates, ClusterCertificatesArgs
 from components.client import SqlClient, SqlClientArgs
 from components.cluster import CockroachCluster, CockroachClusterArgs
+from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.config import StackConfig
 from components.init_job import ClusterInit, ClusterInitArgs
 from components.names import (
@@ -54,6 +56,8 @@ class TradingDatabase(pulumi.ComponentResource):
     certificates: ClusterCertificates | None
     init: ClusterInit
     schema: SchemaMigrations | None
+    guard: ClusterGuard
+    backups: BackupSchedule | None
 
     def __init__(
         self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
@@ -95,10 +99,13 @@ class TradingDatabase(pulumi.ComponentResource):
         after_certificates = pulumi.ResourceOptions(
             parent=self, depends_on=[self.certificates] if self.certificates else []
         )
+        self.guard = self._guard(config)
         cluster = CockroachCluster(
             "cluster",
             CockroachClusterArgs(config=config, namespace=namespace.name),
-            opts=after_certificates,
+            opts=pulumi.ResourceOptions.merge(
+                after_certificates, pulumi.ResourceOptions(depends_on=[self.guard])
+            ),
         )
         self.init = ClusterInit(
             "init",
@@ -125,6 +132,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 "app-password", length=32, special=False, opts=child
             ).result
         self.schema = self._schema(config)
+        self.backups = self._backups(config)
         self.app_connection_string = pulumi.Output.secret(
             pulumi.Output.from_input(self.app_password).apply(
                 lambda password: connection_string(
@@ -142,20 +150,74 @@ class TradingDatabase(pulumi.ComponentResource):
             }
         )
 
+    def _admin_dsn(self, config: StackConfig) -> str | None:
+        """The configured DSN; root over the public Service in cluster mode; None if rendering."""
+        if config.admin_dsn is not None:
+            return config.admin_dsn
+        if config.kubernetes_mode == "render":
+            return None
+        return admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
+
+    def _guard(self, config: StackConfig) -> ClusterGuard:
+        certificates = self.certificates
+        admin_dsn = self._admin_dsn(config)
+        return ClusterGuard(
+            "guard",
+            ClusterGuardArgs(
+                version=config.version,
+                replicas=config.replicas,
+                replication_factor=config.replication_factor,
+                production=config.production,
+                decommissioned=config.scaling.decommissioned,
+                finalize=config.upgrade.finalize,
+                reachable=admin_dsn is not None,
+                admin_dsn=admin_dsn,
+                ca_cert=certificates.ca_cert_pem if certificates else None,
+                client_cert=certificates.root_client.cert_pem if certificates else None,
+                client_key=certificates.root_client.key_pem if certificates else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _backups(self, config: StackConfig) -> BackupSchedule | None:
+        admin_dsn = self._admin_dsn(config)
+        if not config.backup.enabled or config.backup_destination is None:
+            return None
+        if admin_dsn is None or self.schema is None:
+            pulumi.log.warn(
+                "backup schedule not written: no database is reachable (manifests only "
+                "rendered); set openalgo:adminDsn to manage it",
+                resource=self,
+            )
+            return None
+        certificates = self.certificates
+        return BackupSchedule(
+            "backups",
+            BackupScheduleArgs(
+                database=DATABASE,
+                destination=pulumi.Output.secret(config.backup_destination),
+                full_schedule=config.backup.full_schedule,
+                incremental_schedule=config.backup.incremental_schedule,
+                admin_dsn=pulumi.Output.secret(admin_dsn),
+                ca_cert=certificates.ca_cert_pem if certificates else None,
+                client_cert=certificates.root_client.cert_pem if certificates else None,
+                client_key=certificates.root_client.key_pem if certificates else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.schema]),
+        )
+
     def _schema(self, config: StackConfig) -> SchemaMigrations | None:
         """Apply sql/migrations once `cockroach init` has run, unless nothing can be reached."""
         if not config.schema.enabled:
             return None
-        admin_dsn = config.admin_dsn
+        admin_dsn = self._admin_dsn(config)
         if admin_dsn is None:
-            if config.kubernetes_mode == "render":
-                pulumi.log.warn(
-                    "schema not applied: manifests are only rendered and openalgo:adminDsn is "
-                    "unset; apply it later with `python -m migrator apply --dsn ...`",
-                    resource=self,
-                )
-                return None
-            admin_dsn = admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
+            pulumi.log.warn(
+                "schema not applied: manifests are only rendered and openalgo:adminDsn is "
+                "unset; apply it later with `python -m migrator apply --dsn ...`",
+                resource=self,
+            )
+            return None
         certificates = self.certificates
         return SchemaMigrations(
             "schema",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
 from psycopg import sql
+from test_sql_parses import build_parser, parser_cache_dir, parser_sources_digest
 
 from migrator import MigrationSet, Migrator, Target, load_migrations
 from migrator.lease import LeaseSettings
@@ -164,3 +166,15 @@ def real_migrations() -> MigrationSet:
     if not REAL_MIGRATIONS.is_dir() or not any(REAL_MIGRATIONS.glob("[0-9]*.sql")):
         unavailable(f"no migration files in {REAL_MIGRATIONS.relative_to(REPO_ROOT)} yet")
     return load_migrations(REAL_MIGRATIONS)
+
+
+@pytest.fixture(scope="session")
+def crdb_parser() -> Path:
+    """The pinned CockroachDB parser helper, built on first use."""
+    go = shutil.which("go")
+    if go is None:
+        unavailable("`go` is not on PATH: cannot build the CockroachDB SQL parser helper")
+    binary = parser_cache_dir() / f"sqlparse-{parser_sources_digest()}"
+    if not binary.is_file():
+        build_parser(str(go), binary)
+    return binary

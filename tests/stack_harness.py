@@ -113,10 +113,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
-def stack_file_config(stack: str) -> dict[str, str]:
+OPERATOR_SECRETS = {
+    "prod": {"openalgo:backupDestination": "s3://openalgo-backups/prod?AUTH=implicit"}
+}
+"""Secrets an operator sets with `pulumi config set --secret` before a stack's first preview."""
+
+
+def stack_file_config(stack: str, *, with_operator_secrets: bool = True) -> dict[str, str]:
     """A committed stack file's config, in the flat string form Pulumi hands a program."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return {key: encode(value) for key, value in document["config"].items()}
+    config = {key: encode(value) for key, value in document["config"].items()}
+    if with_operator_secrets:
+        config.update(OPERATOR_SECRETS.get(stack, {}))
+    return config
 
 
 def encode(value: Any) -> str:

@@ -7,19 +7,11 @@ at least proves the grammar of the bootstrap, history, lease and zone statements
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
 from psycopg import sql
-from test_sql_parses import (
-    build_parser,
-    parser_cache_dir,
-    parser_sources_digest,
-    read_reports,
-    run_parser,
-)
+from test_sql_parses import read_reports, run_parser
 
 from migrator import Dialect
 from migrator.bootstrap import (
@@ -92,18 +84,6 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "current lease": CURRENT_SQL,
     **{f"session setting {i}": s for i, s in enumerate(COCKROACH_SESSION_SETTINGS)},
 }
-
-
-@pytest.fixture(scope="module")
-def crdb_parser() -> Path:
-    """The pinned CockroachDB parser helper, built on first use."""
-    go = shutil.which("go")
-    if go is None:
-        unavailable("`go` is not on PATH: cannot build the CockroachDB SQL parser helper")
-    binary = parser_cache_dir() / f"sqlparse-{parser_sources_digest()}"
-    if not binary.is_file():
-        build_parser(str(go), binary)
-    return binary
 
 
 def test_placeholders_are_numbered_like_the_server_sees_them() -> None:

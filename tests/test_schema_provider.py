@@ -13,6 +13,7 @@ from pg_queries import database_exists, fetch
 from postgres_server import ServerInfo
 from pulumi.runtime import rpc
 
+from components.admin_connection import tls_files
 from components.schema import (
     SECRET_KEYS,
     SchemaMigrationError,
@@ -21,7 +22,6 @@ from components.schema import (
     diff_inputs,
     migration_manifest,
     sql_bundle,
-    tls_files,
 )
 from migrator import MigrationSet, load_migrations
 

@@ -93,6 +93,8 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:cockroachdb:Client",
         "openalgo:kubernetes:NetworkPolicy",
         "openalgo:cockroachdb:SchemaMigrations",
+        "openalgo:cockroachdb:ClusterGuard",
+        "openalgo:cockroachdb:BackupSchedule",
     }
 
 

@@ -1,0 +1,98 @@
+"""An admin connection to the cluster from inside a dynamic provider method.
+
+Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
+certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
+directory, and every error is scrubbed of the DSN's password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from migrator.redaction import dsn_secrets, redact_dsn, scrub
+
+CONNECT_TIMEOUT_S = 10
+
+
+class AdminConnectionError(Exception):
+    """The cluster could not be reached; the message holds no secret."""
+
+
+@contextlib.contextmanager
+def tls_files(
+    ca_cert: str | None, client_cert: str | None, client_key: str | None
+) -> Iterator[dict[str, str]]:
+    """libpq options pointing at the given PEMs, written 0600 into a private temporary directory
+    that is removed when the block ends."""
+    pems = {"sslrootcert": ca_cert, "sslcert": client_cert, "sslkey": client_key}
+    if not any(pems.values()):
+        yield {}
+        return
+    directory = tempfile.mkdtemp(prefix="openalgo-schema-")
+    try:
+        options: dict[str, str] = {}
+        for option, pem in pems.items():
+            if not pem:
+                continue
+            path = os.path.join(directory, f"{option}.pem")
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(pem)
+            options[option] = path
+        yield options
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def connect_options(dsn: str, tls: dict[str, str]) -> dict[str, str]:
+    """TLS file options, plus verify-full when a CA is given and the DSN names no sslmode."""
+    options = dict(tls)
+    if tls.get("sslrootcert"):
+        try:
+            has_mode = "sslmode" in conninfo_to_dict(dsn)
+        except Exception:  # an unparsable DSN is reported by the connect call, redacted
+            has_mode = True
+        if not has_mode:
+            options["sslmode"] = "verify-full"
+    return options
+
+
+def optional_str(props: Mapping[str, Any], key: str) -> str | None:
+    value = props.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+@contextlib.contextmanager
+def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection from ``admin_dsn``, ``ca_cert``, ``client_cert``, ``client_key``."""
+    dsn = optional_str(props, "admin_dsn")
+    if dsn is None:
+        raise AdminConnectionError("admin_dsn: an admin DSN is required")
+    with tls_files(
+        optional_str(props, "ca_cert"),
+        optional_str(props, "client_cert"),
+        optional_str(props, "client_key"),
+    ) as tls:
+        try:
+            conninfo = make_conninfo(
+                dsn, connect_timeout=CONNECT_TIMEOUT_S, **connect_options(dsn, tls)
+            )
+            connection = psycopg.connect(conninfo, autocommit=True)
+        except (psycopg.Error, ValueError) as error:
+            message = scrub(str(error), dsn_secrets(dsn))
+            raise AdminConnectionError(f"cannot connect to {redact_dsn(dsn)}: {message}") from None
+        with connection:
+            yield connection
+
+
+def is_cockroachdb(connection: psycopg.Connection[Any]) -> bool:
+    row = connection.execute("SELECT version()").fetchone()
+    return row is not None and "CockroachDB" in str(row[0])

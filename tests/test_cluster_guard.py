@@ -1,0 +1,186 @@
+"""The guard in front of the StatefulSet: refusals in preview, safety steps before the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import Names
+from postgres_server import ServerInfo
+from stack_harness import RenderedStack, run_stack_file
+
+from components.cluster_guard import (
+    ClusterGuardError,
+    ClusterGuardProvider,
+    NodeRow,
+    decommission_pending,
+)
+
+
+def outs(result: Any) -> dict[str, Any]:
+    assert result.outs is not None
+    return dict(result.outs)
+
+
+GUARD = "pulumi-python:dynamic/openalgo:ClusterGuard"
+
+
+def inputs(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "version": "v25.2.8",
+        "replicas": 4,
+        "replication_factor": 3,
+        "production": True,
+        "decommissioned": [],
+        "finalize": False,
+        "reachable": False,
+        "decommission_timeout_s": 1,
+    }
+    return base | overrides
+
+
+def failures(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    return [f.reason for f in ClusterGuardProvider().check(olds, news).failures]
+
+
+def test_first_deployment_passes_the_guard() -> None:
+    assert failures({}, inputs()) == []
+
+
+def test_preview_fails_on_a_downgrade() -> None:
+    [reason] = failures(inputs(), inputs(version="v25.2.7"))
+    assert "is a downgrade" in reason
+
+
+def test_preview_fails_on_a_skipped_major() -> None:
+    [reason] = failures(inputs(), inputs(version="v26.1.0"))
+    assert "skips a major release" in reason
+
+
+def test_preview_fails_on_a_scale_down_before_decommissioning() -> None:
+    [reason] = failures(inputs(replicas=5), inputs(replicas=4))
+    assert "removes cockroachdb-4, which are not decommissioned" in reason
+
+
+def test_preview_passes_a_scale_down_after_decommissioning() -> None:
+    assert failures(inputs(replicas=5), inputs(replicas=4, decommissioned=[4])) == []
+
+
+def test_update_never_runs_a_refused_change() -> None:
+    with pytest.raises(ClusterGuardError, match="is a downgrade"):
+        ClusterGuardProvider().update("id", inputs(), inputs(version="v25.1.1"))
+
+
+def test_unreachable_cluster_says_no_checks_ran() -> None:
+    result = ClusterGuardProvider().update(
+        "id", inputs(replicas=5), inputs(replicas=4, decommissioned=[4])
+    )
+    assert outs(result)["actions"] == [
+        "cluster not reachable (manifests only rendered): no checks were run"
+    ]
+
+
+def test_guard_changes_nothing_when_nothing_risky_changes() -> None:
+    result = ClusterGuardProvider().update("id", inputs(), inputs(replicas=6, reachable=True))
+    assert outs(result)["actions"] == []
+
+
+def node(node_id: int, ordinal: int, membership: str, replicas: int) -> NodeRow:
+    address = f"cockroachdb-{ordinal}.cockroachdb.trading.svc.cluster.local:26257"
+    return NodeRow(node_id, address, membership, replicas)
+
+
+def test_decommissioned_node_without_replicas_may_go() -> None:
+    assert decommission_pending([node(5, 4, "decommissioned", 0)], [4]) == []
+
+
+def test_node_still_decommissioning_blocks_the_shrink() -> None:
+    pending = decommission_pending([node(5, 4, "decommissioning", 12)], [4])
+    assert pending == ["cockroachdb-4 (node 5): membership decommissioning, 12 replicas"]
+
+
+def test_active_node_blocks_the_shrink() -> None:
+    assert decommission_pending([node(5, 4, "active", 40)], [4]) != []
+
+
+def test_newest_node_id_at_an_address_counts() -> None:
+    rows = [node(5, 4, "decommissioned", 0), node(9, 4, "active", 30)]
+    assert decommission_pending(rows, [4]) == [
+        "cockroachdb-4 (node 9): membership active, 30 replicas"
+    ]
+
+
+def test_pod_that_never_joined_holds_nothing() -> None:
+    assert decommission_pending([node(1, 0, "active", 50)], [4]) == []
+
+
+def test_against_a_non_cockroachdb_server_the_guard_reports_it_skipped(
+    pg_server: ServerInfo, names: Names
+) -> None:
+    result = ClusterGuardProvider().update(
+        "id",
+        inputs(),
+        inputs(version="v25.3.1", reachable=True, admin_dsn=pg_server.dsn()),
+    )
+    assert outs(result)["actions"] == ["skipped: the server is not CockroachDB"]
+
+
+def test_unreachable_database_is_a_clear_error_without_the_password(
+    pg_server: ServerInfo,
+) -> None:
+    dsn = "postgresql://root:hunter2secret@127.0.0.1:1/defaultdb?connect_timeout=2"
+    with pytest.raises(ClusterGuardError) as caught:
+        ClusterGuardProvider().update(
+            "id", inputs(), inputs(version="v25.3.1", reachable=True, admin_dsn=dsn)
+        )
+    assert "cannot connect to" in str(caught.value)
+    assert "hunter2secret" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def prod() -> RenderedStack:
+    return run_stack_file("prod")
+
+
+def test_statefulset_waits_for_the_guard(prod: RenderedStack) -> None:
+    depends = prod.opts_of("openalgo:cockroachdb:Cluster", "cluster").depends_on
+    assert isinstance(depends, list)
+    assert "ClusterGuard" in [type(d).__name__ for d in depends]
+
+
+def test_guard_sees_the_configured_version_and_size(prod: RenderedStack) -> None:
+    guard = prod.one(GUARD).inputs
+    assert (guard["version"], guard["replicas"], guard["replication_factor"]) == (
+        "v25.2.8",
+        4,
+        3,
+    )
+    assert guard["production"] is True
+    assert guard["reachable"] is True
+
+
+def test_guard_credentials_are_secrets(prod: RenderedStack) -> None:
+    guard = prod.one(GUARD)
+    for key in ("admin_dsn", "ca_cert", "client_cert", "client_key"):
+        assert guard.inputs[key] in guard.secret_values, key
+
+
+def test_upgrade_stays_reversible_until_finalized(prod: RenderedStack) -> None:
+    assert prod.one(GUARD).inputs["finalize"] is False
+
+
+def test_a_version_change_rolls_the_statefulset_but_never_the_init_job() -> None:
+    upgraded = run_stack_file("prod", image="cockroachdb/cockroach:v25.3.1")
+    statefulset = upgraded.one("kubernetes:apps/v1:StatefulSet").manifest()
+    [container] = statefulset["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "cockroachdb/cockroach:v25.3.1"
+    assert statefulset["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert upgraded.opts_of("kubernetes:batch/v1:Job", "init").ignore_changes == ["spec"]
+
+
+def test_released_volumes_are_deleted_on_scale_down_only_when_asked() -> None:
+    stack = run_stack_file("dev", scaling={"releaseVolumes": True})
+    policy = stack.one("kubernetes:apps/v1:StatefulSet").manifest()["spec"][
+        "persistentVolumeClaimRetentionPolicy"
+    ]
+    assert policy == {"whenDeleted": "Retain", "whenScaled": "Delete"}

@@ -1,0 +1,45 @@
+"""Every statement the day-2 operations send parses with CockroachDB's pinned parser.
+
+These statements exist only on CockroachDB, so the parser is the check they can get here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_sql_parses import read_reports, run_parser
+
+from components.backups import (
+    create_schedule_sql,
+    drop_schedules_sql,
+    restore_sql,
+    show_backups_sql,
+)
+from components.cluster_guard import FINALIZE_SQL, NODES_SQL, preserve_downgrade_sql
+
+pytestmark = pytest.mark.parser
+
+BUCKET = "s3://openalgo-backups/prod?AUTH=implicit"
+STATEMENTS = {
+    "create schedule": create_schedule_sql("openalgo", BUCKET, "@hourly", "@daily"),
+    "drop schedules": drop_schedules_sql(),
+    "restore drill": restore_sql("openalgo", BUCKET, into="openalgo_restore_check"),
+    "restore": restore_sql("openalgo", BUCKET),
+    "show backups": show_backups_sql(BUCKET),
+    "node states": NODES_SQL,
+    "preserve downgrade": preserve_downgrade_sql("25.2"),
+    "finalize upgrade": FINALIZE_SQL,
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_day2_statement_parses_as_cockroachdb_sql(
+    name: str,
+    crdb_parser: Path,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "statement.sql"
+    path.write_text(STATEMENTS[name] + ";\n")
+    report = read_reports(run_parser(crdb_parser, [path]).stdout)[str(path)]
+    assert (report.statements, report.errors) == (1, []), f"{name}: {report.errors}"
