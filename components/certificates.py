@@ -6,6 +6,7 @@ re-issues it, so certificates are renewed before anything breaks, never after.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -56,6 +57,7 @@ class ClusterCertificates(pulumi.ComponentResource):
     stored as Secrets whose keys are the file names CockroachDB expects."""
 
     ca_cert_pem: pulumi.Output[str]
+    node_certificate_sha256: pulumi.Output[str]
     root_client: IssuedCertificate
     app_client: IssuedCertificate
 
@@ -91,6 +93,9 @@ class ClusterCertificates(pulumi.ComponentResource):
             ),
             ip_addresses=["127.0.0.1"],
             uses=NODE_USES,
+        )
+        self.node_certificate_sha256 = pulumi.Output.all(self.ca_cert_pem, node.cert_pem).apply(
+            lambda pems: hashlib.sha256("".join(pems).encode()).hexdigest()
         )
         self.root_client = self._issue(f"{name}-client-root", common_name=ROOT_USER)
         self.app_client = self._issue(f"{name}-client-{APP_USER}", common_name=APP_USER)

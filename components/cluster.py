@@ -34,6 +34,7 @@ from components.topology import gomaxprocs, join_addresses, memory_split, servic
 
 CERTS_VOLUME = "certs"
 TMP_VOLUME = "tmp"
+CERTIFICATES_ANNOTATION = "openalgo.io/certificates-sha256"
 SECRET_FILE_MODE = 0o440
 """Group-readable through fsGroup; CockroachDB refuses keys readable by others."""
 
@@ -137,6 +138,8 @@ def tmp_volume() -> k8s.core.v1.VolumeArgs:
 class CockroachClusterArgs:
     config: StackConfig
     namespace: pulumi.Input[str]
+    certificates_sha256: pulumi.Input[str] | None = None
+    """Changes when certificates are renewed, rolling the nodes onto them one at a time."""
 
 
 class CockroachCluster(pulumi.ComponentResource):
@@ -218,7 +221,9 @@ class CockroachCluster(pulumi.ComponentResource):
                 # after this resource: waiting here would deadlock. The init job is the gate.
                 annotations={"pulumi.com/skipAwait": "true"},
             ),
-            spec=self._statefulset_spec(config, account.metadata.name, headless.metadata.name),
+            spec=self._statefulset_spec(
+                config, account.metadata.name, headless.metadata.name, args.certificates_sha256
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=config.protect),
         )
         self.statefulset_name = statefulset.metadata.name
@@ -237,6 +242,7 @@ class CockroachCluster(pulumi.ComponentResource):
         config: StackConfig,
         service_account: pulumi.Input[str],
         headless_service: pulumi.Input[str],
+        certificates_sha256: pulumi.Input[str] | None,
     ) -> k8s.apps.v1.StatefulSetSpecArgs:
         resources = config.resources
         limits = {"memory": resources.memory_limit}
@@ -332,7 +338,12 @@ class CockroachCluster(pulumi.ComponentResource):
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels()),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    labels=standard_labels("database", config.version)
+                    labels=standard_labels("database", config.version),
+                    annotations=(
+                        {CERTIFICATES_ANNOTATION: certificates_sha256}
+                        if certificates_sha256 is not None
+                        else None
+                    ),
                 ),
                 spec=pod,
             ),

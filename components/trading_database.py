@@ -102,7 +102,13 @@ class TradingDatabase(pulumi.ComponentResource):
         self.guard = self._guard(config)
         cluster = CockroachCluster(
             "cluster",
-            CockroachClusterArgs(config=config, namespace=namespace.name),
+            CockroachClusterArgs(
+                config=config,
+                namespace=namespace.name,
+                certificates_sha256=(
+                    self.certificates.node_certificate_sha256 if self.certificates else None
+                ),
+            ),
             opts=pulumi.ResourceOptions.merge(
                 after_certificates, pulumi.ResourceOptions(depends_on=[self.guard])
             ),

@@ -225,3 +225,13 @@ def test_statefulset_readiness_is_not_awaited(prod: RenderedStack) -> None:
 def test_statefulset_is_protected_in_prod(prod: RenderedStack, dev: RenderedStack) -> None:
     assert prod.opts_of(STATEFULSET, "cluster-statefulset").protect is True
     assert not dev.opts_of(STATEFULSET, "cluster-statefulset").protect
+
+
+def test_renewed_certificates_roll_the_nodes_one_at_a_time(prod: RenderedStack) -> None:
+    template = statefulset(prod)["spec"]["template"]["metadata"]
+    assert len(template["annotations"]["openalgo.io/certificates-sha256"]) == 64
+    assert statefulset(prod)["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+
+
+def test_insecure_nodes_carry_no_certificate_annotation(dev: RenderedStack) -> None:
+    assert "annotations" not in statefulset(dev)["spec"]["template"]["metadata"]
