@@ -1,0 +1,5 @@
+"""Day-2 operator commands for the CockroachDB cluster, usable without Pulumi.
+
+``python -m operations status`` summarises node liveness, range health, replication and
+storage; ``python -m operations certs`` reports days to expiry of the cluster's certificates.
+"""
