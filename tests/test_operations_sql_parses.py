@@ -1,0 +1,65 @@
+"""Every statement `python -m operations status` sends parses with CockroachDB's own parser.
+
+No CockroachDB server runs in the tests; the pinned v25.2 parser (the Go helper of
+test_sql_parses) at least proves the grammar of each statement.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import unavailable
+from psycopg import sql
+from test_migrator_cockroach_sql import with_server_placeholders
+from test_sql_parses import (
+    build_parser,
+    parser_cache_dir,
+    parser_sources_digest,
+    read_reports,
+    run_parser,
+)
+
+from migrator.bootstrap import zone_query
+from operations.status import DATABASE_EXISTS_SQL, NODES_SQL, STORES_SQL, VERSION_SQL
+
+pytestmark = pytest.mark.parser
+
+STATUS_STATEMENTS: dict[str, str | sql.Composable] = {
+    "version": VERSION_SQL,
+    "nodes": NODES_SQL,
+    "stores": STORES_SQL,
+    "database exists": DATABASE_EXISTS_SQL,
+    "zone of the database": zone_query("openalgo"),
+}
+
+
+@pytest.fixture(scope="module")
+def crdb_parser() -> Path:
+    go = shutil.which("go")
+    if go is None:
+        unavailable("`go` is not on PATH: cannot build the CockroachDB SQL parser helper")
+    binary = parser_cache_dir() / f"sqlparse-{parser_sources_digest()}"
+    if not binary.is_file():
+        build_parser(str(go), binary)
+    return binary
+
+
+@pytest.mark.parametrize("name", sorted(STATUS_STATEMENTS))
+def test_status_statement_parses_as_cockroachdb_sql(
+    name: str, crdb_parser: Path, tmp_path: Path
+) -> None:
+    statement = STATUS_STATEMENTS[name]
+    raw = statement if isinstance(statement, str) else statement.as_string(None)
+    path = tmp_path / "statement.sql"
+    path.write_text(with_server_placeholders(raw) + ";\n")
+    report = read_reports(run_parser(crdb_parser, [path]).stdout)[str(path)]
+    assert (report.statements, report.errors) == (1, []), f"{name}: {report.errors}"
+
+
+def test_a_misspelled_crdb_internal_query_is_caught(crdb_parser: Path, tmp_path: Path) -> None:
+    path = tmp_path / "statement.sql"
+    path.write_text(NODES_SQL.replace("LEFT JOIN", "LEFT JION") + ";\n")
+    report = read_reports(run_parser(crdb_parser, [path]).stdout)[str(path)]
+    assert report.errors != []
