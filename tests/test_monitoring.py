@@ -32,7 +32,8 @@ SELECTOR = '{job="cockroachdb",namespace="trading"}'
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+DURATION = re.compile(r"^(0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$")
+"""Prometheus durations as the Operator's CRDs accept them: units largest first."""
 PUBLIC_FQDN = "cockroachdb-public.trading.svc.cluster.local"
 
 
