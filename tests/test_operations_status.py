@@ -31,6 +31,7 @@ from operations.status import (
     node_from_row,
     store_from_row,
 )
+from operations.tables import format_bytes
 
 CRDB_VERSION = "CockroachDB CCL v25.2.8 (x86_64-pc-linux-gnu, built 2025/10/01 00:00:00, go1.23.7)"
 PG_VERSION = "PostgreSQL 15.14 (Debian 15.14-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc"
@@ -182,6 +183,10 @@ def test_node_rows_become_node_states() -> None:
 def test_store_rows_become_store_states() -> None:
     row = (1, 1, 100, 70, 20, 12, 0, 0)
     assert store_from_row(row) == StoreState(1, 1, 100, 70, 20, 12, 0, 0)
+
+
+def test_sizes_are_shown_in_binary_units() -> None:
+    assert [format_bytes(n) for n in (512, 1536, 100 * GIB)] == ["512 B", "1.5 KiB", "100.0 GiB"]
 
 
 # Reading from a server (a fake one that answers each statement)
