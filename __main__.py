@@ -57,3 +57,7 @@ pulumi.export("kubernetesMode", config.kubernetes_mode)
 if database.schema is not None:
     pulumi.export("schemaMigrations", database.schema.applied_ids)
     pulumi.export("schemaMigrationsDeclared", database.schema.migration_ids)
+if database.monitoring.prometheus_rule_name is not None:
+    pulumi.export("prometheusRule", database.monitoring.prometheus_rule_name)
+if database.monitoring.dashboard_name is not None:
+    pulumi.export("grafanaDashboard", database.monitoring.dashboard_name)

@@ -12,6 +12,7 @@ from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.config import StackConfig
 from components.init_job import ClusterInit, ClusterInitArgs
+from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
 from components.names import (
     APP_USER,
     CERTS_DIR,
@@ -57,6 +58,7 @@ class TradingDatabase(pulumi.ComponentResource):
     init: ClusterInit
     schema: SchemaMigrations | None
     guard: ClusterGuard
+    monitoring: ClusterMonitoring
     backups: BackupSchedule | None
 
     def __init__(
@@ -130,6 +132,21 @@ class TradingDatabase(pulumi.ComponentResource):
                 SqlClientArgs(namespace=namespace.name, image=config.image, tls=config.tls),
                 opts=after_certificates,
             )
+
+        self.monitoring = ClusterMonitoring(
+            "monitoring",
+            ClusterMonitoringArgs(
+                namespace=namespace.name,
+                namespace_name=config.namespace,
+                cluster_domain=config.cluster_domain,
+                tls=config.tls,
+                prometheus_operator=config.monitoring.prometheus_operator,
+                grafana_dashboard=config.monitoring.grafana_dashboard,
+                expected_nodes=config.replicas,
+                labels=dict(config.monitoring.labels),
+            ),
+            opts=after_certificates,
+        )
 
         self.app_password = None
         if config.tls:
