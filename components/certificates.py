@@ -17,6 +17,7 @@ from components.config import Certificates as CertificatePolicy
 from components.names import (
     APP_CLIENT_CERTS_SECRET,
     APP_USER,
+    CA_SECRET,
     HEADLESS_SERVICE,
     NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
@@ -101,6 +102,7 @@ class ClusterCertificates(pulumi.ComponentResource):
         self.app_client = self._issue(f"{name}-client-{APP_USER}", common_name=APP_USER)
 
         self._store(NODE_CERTS_SECRET, {"node.crt": node.cert_pem, "node.key": node.key_pem})
+        self._store(CA_SECRET, {})
         self._store_client(ROOT_CLIENT_CERTS_SECRET, ROOT_USER, self.root_client)
         self._store_client(APP_CLIENT_CERTS_SECRET, APP_USER, self.app_client)
         self.register_outputs(
@@ -109,6 +111,7 @@ class ClusterCertificates(pulumi.ComponentResource):
                 "nodeCertsSecret": NODE_CERTS_SECRET,
                 "rootClientCertsSecret": ROOT_CLIENT_CERTS_SECRET,
                 "appClientCertsSecret": APP_CLIENT_CERTS_SECRET,
+                "caSecret": CA_SECRET,
             }
         )
 

@@ -19,8 +19,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.names import (
+    CA_SECRET,
     HEADLESS_SERVICE,
-    NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
     selector_labels,
     standard_labels,
@@ -280,7 +280,7 @@ def scrape_endpoint(tls: bool, server_name: str) -> dict[str, Any]:
     }
     if tls:
         endpoint["tlsConfig"] = {
-            "ca": {"secret": {"name": NODE_CERTS_SECRET, "key": CA_KEY}},
+            "ca": {"secret": {"name": CA_SECRET, "key": CA_KEY}},
             "serverName": server_name,
         }
     return endpoint

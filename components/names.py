@@ -16,6 +16,8 @@ CLIENT_POD = "cockroachdb-client"
 NODE_CERTS_SECRET = "cockroachdb-node-certs"
 ROOT_CLIENT_CERTS_SECRET = "cockroachdb-client-root"
 APP_CLIENT_CERTS_SECRET = "cockroachdb-client-openalgo"
+CA_SECRET = "cockroachdb-ca"
+"""The CA certificate alone, for readers such as Prometheus that must not see any key."""
 DATA_VOLUME = "datadir"
 
 SQL_PORT = 26257

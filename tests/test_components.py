@@ -72,6 +72,10 @@ def test_node_secret_holds_the_files_cockroach_start_expects(prod: RenderedStack
     assert secret_files(prod, "cockroachdb-node-certs") == {"ca.crt", "node.crt", "node.key"}
 
 
+def test_ca_secret_holds_no_key(prod: RenderedStack) -> None:
+    assert secret_files(prod, "cockroachdb-ca") == {"ca.crt"}
+
+
 def test_client_secrets_hold_the_files_cockroach_sql_expects(prod: RenderedStack) -> None:
     assert secret_files(prod, "cockroachdb-client-root") == {
         "ca.crt",

@@ -367,7 +367,7 @@ def test_tls_scrape_is_https_verified_by_the_cluster_ca(secure: Declared) -> Non
     scrape = endpoint(secure)
     assert scrape["scheme"] == "https"
     assert scrape["tlsConfig"] == {
-        "ca": {"secret": {"name": "cockroachdb-node-certs", "key": "ca.crt"}},
+        "ca": {"secret": {"name": "cockroachdb-ca", "key": "ca.crt"}},
         "serverName": PUBLIC_FQDN,
     }
 
