@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO_ROOT, Names, unavailable
+from engine_env import EngineUnavailableError, find_engine
 from pg_queries import database_exists, history_ids
 from postgres_server import ServerInfo
 
@@ -43,27 +43,17 @@ schema = SchemaMigrations(
 )
 pulumi.export("applied", schema.applied_ids)
 """
-INSTALL_TIMEOUT_SECONDS = 3600
 COMMAND_TIMEOUT_SECONDS = 300
 DYNAMIC_TYPE = "pulumi-python:dynamic/openalgo:SchemaMigrations"
 
 
 @pytest.fixture(scope="module")
 def pulumi_bin() -> Path:
-    found = shutil.which("pulumi")
-    if found:
-        return Path(found).parent
-    script = REPO_ROOT / "scripts" / "install-pulumi"
-    result = subprocess.run(
-        [str(script), "--print-path", "--partial"],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if result.returncode != 0 or not result.stdout.strip():
-        unavailable(f"no Pulumi engine: scripts/install-pulumi failed:\n{result.stderr[-2000:]}")
-    return Path(result.stdout.strip().splitlines()[-1])
+    try:
+        return find_engine()
+    except EngineUnavailableError as exc:
+        unavailable(str(exc))
+        raise
 
 
 @dataclass
