@@ -1,0 +1,137 @@
+"""Benchmark of the whole program under the real Pulumi engine (not a test).
+
+Prints:
+  * scripts/install-pulumi: each step's status and time as the script reports it, and the run's
+    wall time. A step reported "built in ..." was built by this run (a cold cache); "up to date"
+    means the cache was warm and only checked. A cold engine build is not forced here: it takes
+    many minutes, and the figure shown is only ever the one this run measured.
+  * The random/tls test stand-ins (tests/e2e_providers): their build time when this run built
+    them, else the time to find them in the cache. --cold-stand-ins builds them from scratch
+    first: an empty cache and an empty Go build cache (modules already downloaded are reused).
+  * On a copy of the project, the local TLS stack of tests/test_program_e2e.py (prod's config as
+    staging, manifests rendered, schema applied to a local PostgreSQL 15): `pulumi preview`,
+    the first `pulumi up` and the no-op `pulumi up` (median of --runs), with each one's
+    resource summary.
+
+Run: .venv/bin/python benchmarks/bench_engine.py [--runs N] [--cold-stand-ins]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from engine_env import (  # noqa: E402
+    INSTALL_SCRIPT,
+    Workspace,
+    build_stand_ins,
+    create_local_stack,
+    prepare_engine,
+)
+from postgres_server import PostgresServer, find_bindir  # noqa: E402
+
+SUMMARY_LINE = re.compile(
+    r"^install-pulumi:\s{3}(?P<step>.+?) +(?P<status>(up to date|built in|copied|generated|"
+    r"already installed|installed|used as is|FAILED).*)$"
+)
+T = TypeVar("T")
+
+
+def timed(action: Callable[[], T]) -> tuple[float, T]:
+    start = time.monotonic()
+    result = action()
+    return time.monotonic() - start, result
+
+
+def install_pulumi(pulumi_home: Path) -> tuple[float, list[tuple[str, str]]]:
+    """One run of scripts/install-pulumi; its own summary lines, parsed."""
+    env = {**os.environ, "PULUMI_HOME": str(pulumi_home)}
+    seconds, result = timed(
+        lambda: subprocess.run(
+            [str(INSTALL_SCRIPT), "--print-path", "--partial"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    )
+    steps = [
+        (match["step"].strip(), match["status"])
+        for line in result.stderr.splitlines()
+        if (match := SUMMARY_LINE.match(line))
+    ]
+    if result.returncode != 0:
+        print(result.stderr[-2000:], file=sys.stderr)
+    return seconds, steps
+
+
+def summary(changes: Mapping[Any, int] | None) -> str:
+    return ", ".join(
+        f"{getattr(op, 'value', op)} {count}" for op, count in sorted((changes or {}).items())
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="no-op `pulumi up` runs (median)")
+    parser.add_argument(
+        "--cold-stand-ins",
+        action="store_true",
+        help="build the stand-ins into an empty cache first",
+    )
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    server = PostgresServer(find_bindir())
+    try:
+        home = scratch / "pulumi-home"
+        home.mkdir()
+        seconds, steps = install_pulumi(home)
+        print(f"scripts/install-pulumi: {seconds:.1f}s wall")
+        for step, status in steps:
+            print(f"  {step:<52} {status}")
+
+        if args.cold_stand_ins:
+            stand_ins = build_stand_ins(
+                scratch / "cache", go_env={"GOCACHE": str(scratch / "go-build")}
+            )
+            state = "built cold (empty cache and empty GOCACHE; modules from GOMODCACHE)"
+        else:
+            stand_ins = build_stand_ins()
+            state = "built (no cache entry)" if stand_ins.built else "found in the cache (warm)"
+        print(f"test stand-ins: {state} in {stand_ins.seconds:.1f}s")
+
+        engine = prepare_engine(home)
+        print(f"providers: {engine.providers}")
+        info = server.start()
+        workspace = Workspace.create(engine, scratch / "workspace")
+        local = create_local_stack(workspace, info.dsn("postgres", sslmode="disable"))
+
+        seconds, preview = timed(lambda: local.stack.preview(color="never"))
+        print(f"pulumi preview:      {seconds:6.1f}s  ({summary(preview.change_summary)})")
+        seconds, first = timed(lambda: local.stack.up(color="never"))
+        print(f"pulumi up (first):   {seconds:6.1f}s  ({summary(first.summary.resource_changes)})")
+        noop = [timed(lambda: local.stack.up(color="never")) for _ in range(args.runs)]
+        median = statistics.median(seconds for seconds, _ in noop)
+        changes = {summary(result.summary.resource_changes) for _, result in noop}
+        print(f"pulumi up (no-op):   {median:6.1f}s  median of {args.runs} ({'; '.join(changes)})")
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
