@@ -23,6 +23,17 @@ from components.scaling import removed_ordinals, scaling_refusals
 from components.upgrades import parse_version, upgrade_refusals
 
 SECRET_KEYS = ("admin_dsn", "ca_cert", "client_cert", "client_key")
+INPUT_KEYS = (
+    *SECRET_KEYS,
+    "version",
+    "replicas",
+    "replication_factor",
+    "production",
+    "decommissioned",
+    "finalize",
+    "reachable",
+    "decommission_timeout_s",
+)
 POLL_SECONDS = 10.0
 
 NODES_SQL = (
@@ -109,7 +120,7 @@ class ClusterGuardProvider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
         olds, news = _plain(_olds), _plain(_news)
-        changed = sorted(key for key in set(olds) | set(news) if olds.get(key) != news.get(key))
+        changed = [key for key in INPUT_KEYS if olds.get(key) != news.get(key)]
         return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:

@@ -184,3 +184,13 @@ def test_released_volumes_are_deleted_on_scale_down_only_when_asked() -> None:
         "persistentVolumeClaimRetentionPolicy"
     ]
     assert policy == {"whenDeleted": "Retain", "whenScaled": "Delete"}
+
+
+def test_unchanged_inputs_are_no_change_even_with_recorded_actions() -> None:
+    olds = inputs() | {"actions": [], "__provider": "serialized"}
+    assert ClusterGuardProvider().diff("id", olds, inputs()).changes is False
+
+
+def test_a_changed_input_is_an_update_in_place() -> None:
+    result = ClusterGuardProvider().diff("id", inputs(), inputs(replicas=5))
+    assert (result.changes, result.replaces) == (True, [])

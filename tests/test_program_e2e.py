@@ -66,14 +66,7 @@ ADDED_MIGRATION_SQL = "CREATE TABLE e2e_audit_notes (id BIGINT PRIMARY KEY, note
 DDL = re.compile(
     r"(statement|execute [^:]*): \s*(CREATE|ALTER|DROP|GRANT|REVOKE|COMMENT)\b", re.IGNORECASE
 )
-GUARD_DIFF_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="ClusterGuardProvider.diff compares every key of the old outputs with the new "
-    "inputs, so its output `actions` ([] vs unset) makes the guard update on every run "
-    "(components/cluster_guard.py)",
-)
 PEM_BODY = re.compile(r"-----BEGIN [A-Z ]+-----\n(.*?)\n-----END [A-Z ]+-----", re.DOTALL)
-
 
 # --- records of what each engine operation did ------------------------------------------------
 
@@ -498,7 +491,6 @@ def test_rendered_node_certificate_chains_to_the_rendered_ca_and_names_the_servi
     assert "IP Address:127.0.0.1" in names
 
 
-@GUARD_DIFF_BUG
 def test_second_up_reports_every_resource_unchanged(second_up: Update, first_up: Update) -> None:
     assert second_up.summary == {"same": first_up.summary["create"]}
 
@@ -512,7 +504,6 @@ def test_second_up_sends_no_ddl_and_keeps_the_history(second_up: Update, first_u
     )
 
 
-@GUARD_DIFF_BUG
 def test_preview_of_an_added_migration_is_one_update_to_the_schema_naming_it(
     added_migration: AddedMigration,
 ) -> None:
@@ -533,7 +524,6 @@ def test_up_after_an_added_migration_applies_only_that_migration(
     assert "e2e_audit_notes" in created[0]
 
 
-@GUARD_DIFF_BUG
 def test_refresh_finds_no_drift(refreshed: Refresh) -> None:
     assert any(urn.endswith("::schema-migrations") for urn in refreshed.targets)
     assert refreshed.summary == {"same": len(refreshed.targets)}
