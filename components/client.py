@@ -10,14 +10,12 @@ import pulumi_kubernetes as k8s
 from components.cluster import (
     restricted_container_security,
     restricted_pod_security,
-    secret_volume,
-    tmp_volume,
+    root_client_volumes,
 )
 from components.names import (
     CERTS_DIR,
     CLIENT_POD,
     CLIENT_ROLE_LABEL,
-    ROOT_CLIENT_CERTS_SECRET,
     TMP_DIR,
     standard_labels,
 )
@@ -47,13 +45,7 @@ class SqlClient(pulumi.ComponentResource):
         self, name: str, args: SqlClientArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:Client", name, None, opts)
-        mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_DIR)]
-        volumes = [tmp_volume()]
-        if args.tls:
-            mounts.append(
-                k8s.core.v1.VolumeMountArgs(name="certs", mount_path=CERTS_DIR, read_only=True)
-            )
-            volumes.append(secret_volume("certs", ROOT_CLIENT_CERTS_SECRET))
+        mounts, volumes = root_client_volumes(args.tls)
         pod = k8s.core.v1.Pod(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(

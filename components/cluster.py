@@ -22,6 +22,7 @@ from components.names import (
     HTTP_PORT,
     NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
+    ROOT_CLIENT_CERTS_SECRET,
     RUN_AS_USER,
     SERVICE_ACCOUNT,
     SQL_PORT,
@@ -132,6 +133,20 @@ def tmp_volume() -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(
         name=TMP_VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")
     )
+
+
+def root_client_volumes(
+    tls: bool,
+) -> tuple[list[k8s.core.v1.VolumeMountArgs], list[k8s.core.v1.VolumeArgs]]:
+    """Scratch space, and root's client certificate where ``cockroach`` looks for it under TLS."""
+    mounts = [k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP_DIR)]
+    volumes = [tmp_volume()]
+    if tls:
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name=CERTS_VOLUME, mount_path=CERTS_DIR, read_only=True)
+        )
+        volumes.append(secret_volume(CERTS_VOLUME, ROOT_CLIENT_CERTS_SECRET))
+    return mounts, volumes
 
 
 @dataclass(frozen=True)

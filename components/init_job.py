@@ -14,8 +14,7 @@ import pulumi_kubernetes as k8s
 from components.cluster import (
     restricted_container_security,
     restricted_pod_security,
-    secret_volume,
-    tmp_volume,
+    root_client_volumes,
 )
 from components.names import (
     CERTS_DIR,
@@ -23,10 +22,8 @@ from components.names import (
     COCKROACH_BINARY,
     HEADLESS_SERVICE,
     INIT_JOB,
-    ROOT_CLIENT_CERTS_SECRET,
     SQL_PORT,
     STATEFULSET,
-    TMP_DIR,
     standard_labels,
 )
 from components.topology import pod_fqdn
@@ -77,13 +74,7 @@ class ClusterInit(pulumi.ComponentResource):
     ) -> None:
         super().__init__("openalgo:cockroachdb:Init", name, None, opts)
         host = pod_fqdn(STATEFULSET, 0, HEADLESS_SERVICE, args.namespace_name, args.cluster_domain)
-        mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path=TMP_DIR)]
-        volumes = [tmp_volume()]
-        if args.tls:
-            mounts.append(
-                k8s.core.v1.VolumeMountArgs(name="certs", mount_path=CERTS_DIR, read_only=True)
-            )
-            volumes.append(secret_volume("certs", ROOT_CLIENT_CERTS_SECRET))
+        mounts, volumes = root_client_volumes(args.tls)
         labels = standard_labels("init", name="cockroachdb-init") | {CLIENT_ROLE_LABEL: "true"}
         job = k8s.batch.v1.Job(
             name,

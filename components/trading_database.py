@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pulumi
 import pulumi_random as random
 
@@ -26,6 +28,12 @@ from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
 from components.topology import admin_dsn_in_cluster, connection_string, service_fqdn
+
+
+class RootCredentials(TypedDict):
+    ca_cert: pulumi.Output[str] | None
+    client_cert: pulumi.Output[str] | None
+    client_key: pulumi.Output[str] | None
 
 
 def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
@@ -173,6 +181,17 @@ class TradingDatabase(pulumi.ComponentResource):
             }
         )
 
+    def _root_credentials(self) -> RootCredentials:
+        """CA and root's client certificate for the providers that connect as root under TLS."""
+        certificates = self.certificates
+        if certificates is None:
+            return RootCredentials(ca_cert=None, client_cert=None, client_key=None)
+        return RootCredentials(
+            ca_cert=certificates.ca_cert_pem,
+            client_cert=certificates.root_client.cert_pem,
+            client_key=certificates.root_client.key_pem,
+        )
+
     def _admin_dsn(self, config: StackConfig) -> str | None:
         """The configured DSN; root over the public Service in cluster mode; None if rendering."""
         if config.admin_dsn is not None:
@@ -182,7 +201,6 @@ class TradingDatabase(pulumi.ComponentResource):
         return admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
 
     def _guard(self, config: StackConfig) -> ClusterGuard:
-        certificates = self.certificates
         admin_dsn = self._admin_dsn(config)
         return ClusterGuard(
             "guard",
@@ -195,9 +213,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 finalize=config.upgrade.finalize,
                 reachable=admin_dsn is not None,
                 admin_dsn=admin_dsn,
-                ca_cert=certificates.ca_cert_pem if certificates else None,
-                client_cert=certificates.root_client.cert_pem if certificates else None,
-                client_key=certificates.root_client.key_pem if certificates else None,
+                **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -213,7 +229,6 @@ class TradingDatabase(pulumi.ComponentResource):
                 resource=self,
             )
             return None
-        certificates = self.certificates
         return BackupSchedule(
             "backups",
             BackupScheduleArgs(
@@ -222,9 +237,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 full_schedule=config.backup.full_schedule,
                 incremental_schedule=config.backup.incremental_schedule,
                 admin_dsn=pulumi.Output.secret(admin_dsn),
-                ca_cert=certificates.ca_cert_pem if certificates else None,
-                client_cert=certificates.root_client.cert_pem if certificates else None,
-                client_key=certificates.root_client.key_pem if certificates else None,
+                **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.schema]),
         )
@@ -241,7 +254,6 @@ class TradingDatabase(pulumi.ComponentResource):
                 resource=self,
             )
             return None
-        certificates = self.certificates
         return SchemaMigrations(
             "schema",
             SchemaMigrationsArgs(
@@ -253,9 +265,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 replication_factor=config.replication_factor,
                 allow_drop=config.schema.allow_drop,
                 production=config.production,
-                ca_cert=certificates.ca_cert_pem if certificates else None,
-                client_cert=certificates.root_client.cert_pem if certificates else None,
-                client_key=certificates.root_client.key_pem if certificates else None,
+                **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.init], protect=config.protect

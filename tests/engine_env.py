@@ -24,6 +24,7 @@ from pathlib import Path
 from secrets import token_hex
 from typing import Any
 
+import pytest
 import yaml
 from pulumi import automation as auto
 
@@ -411,3 +412,24 @@ def create_local_stack(workspace: Workspace, admin_dsn: str) -> LocalStack:
         {f"openalgo:{key}": auto.ConfigValue(value, secret=True) for key, value in secrets.items()}
     )
     return LocalStack(stack, config, secrets, render_directory)
+
+
+COMMAND_TIMEOUT_SECONDS = 300
+
+
+def run_pulumi(
+    project: Path, env: Mapping[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """One non-interactive `pulumi` command in ``project``; failing it fails the test."""
+    result = subprocess.run(
+        ["pulumi", *args, "--non-interactive"],
+        cwd=project,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result

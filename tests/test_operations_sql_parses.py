@@ -6,17 +6,12 @@ test_sql_parses) at least proves the grammar of each statement.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
 from psycopg import sql
 from test_migrator_cockroach_sql import with_server_placeholders
 from test_sql_parses import (
-    build_parser,
-    parser_cache_dir,
-    parser_sources_digest,
     read_reports,
     run_parser,
 )
@@ -33,17 +28,6 @@ STATUS_STATEMENTS: dict[str, str | sql.Composable] = {
     "database exists": DATABASE_EXISTS_SQL,
     "zone of the database": zone_query("openalgo"),
 }
-
-
-@pytest.fixture(scope="module")
-def crdb_parser() -> Path:
-    go = shutil.which("go")
-    if go is None:
-        unavailable("`go` is not on PATH: cannot build the CockroachDB SQL parser helper")
-    binary = parser_cache_dir() / f"sqlparse-{parser_sources_digest()}"
-    if not binary.is_file():
-        build_parser(str(go), binary)
-    return binary
 
 
 @pytest.mark.parametrize("name", sorted(STATUS_STATEMENTS))

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO_ROOT, unavailable
+from engine_env import run_pulumi
 
 pytestmark = pytest.mark.e2e
 
@@ -107,18 +108,7 @@ class Project:
         return Preview(result.returncode, result.stdout + result.stderr)
 
     def _pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.root / "project",
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=PREVIEW_TIMEOUT_SECONDS,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+        return run_pulumi(self.root / "project", self.env, *args, check=check)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO_ROOT, Names, unavailable
-from engine_env import EngineUnavailableError, find_engine
+from engine_env import EngineUnavailableError, find_engine, run_pulumi
 from pg_queries import database_exists, history_ids
 from postgres_server import ServerInfo
 
@@ -65,18 +65,7 @@ class Project:
     env: dict[str, str]
 
     def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.root / "project",
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_SECONDS,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"pulumi {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+        return run_pulumi(self.root / "project", self.env, *args, check=check)
 
     def write(self, migration_id: str, sql: str) -> None:
         (self.migrations / f"{migration_id}.sql").write_text(sql)
