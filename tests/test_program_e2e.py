@@ -524,6 +524,44 @@ def test_up_after_an_added_migration_applies_only_that_migration(
     assert "e2e_audit_notes" in created[0]
 
 
+@dataclass(frozen=True)
+class ScaleChange:
+    scale_up: Preview
+    scale_down_error: str
+
+
+@pytest.fixture(scope="module")
+def scale_change(added_migration: AddedMigration, local: Local) -> Iterator[ScaleChange]:
+    """Previews of 4 -> 5 nodes and of 4 -> 3 without decommissioning; nothing is applied."""
+    stack = local.stack.stack
+    current = stack.get_config("openalgo:replicas").value
+    try:
+        stack.set_config("openalgo:replicas", auto.ConfigValue("5"))
+        scale_up = preview(stack, diff=True)
+        stack.set_config("openalgo:replicas", auto.ConfigValue("3"))
+        with pytest.raises(auto.errors.CommandError) as refused:
+            preview(stack)
+        yield ScaleChange(scale_up, str(refused.value))
+    finally:
+        stack.set_config("openalgo:replicas", auto.ConfigValue(current))
+
+
+def test_preview_of_a_scale_up_updates_the_statefulset_and_the_guard(
+    scale_change: ScaleChange,
+) -> None:
+    changed = {(step.op, step.type) for step in scale_change.scale_up.changes()}
+    assert ("update", "kubernetes:apps/v1:StatefulSet") in changed
+    assert ("update", "pulumi-python:dynamic/openalgo:ClusterGuard") in changed
+    assert all(op == "update" for op, _ in changed)
+
+
+def test_preview_of_a_scale_down_before_decommissioning_fails_naming_the_pod(
+    scale_change: ScaleChange,
+) -> None:
+    assert "removes cockroachdb-3, which are not decommissioned" in scale_change.scale_down_error
+    assert "scripts/decommission 3" in scale_change.scale_down_error
+
+
 def test_refresh_finds_no_drift(refreshed: Refresh) -> None:
     assert any(urn.endswith("::schema-migrations") for urn in refreshed.targets)
     assert refreshed.summary == {"same": len(refreshed.targets)}
