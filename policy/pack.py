@@ -8,7 +8,7 @@ the pack would not check.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -68,12 +68,11 @@ def _production_stack(args: StackValidationArgs, resources: Sequence[StackResour
     )
 
 
-def resource_policy(name: str, description: str, rule: ResourceRule) -> ResourceValidationPolicy:
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if _production_resource(args):
-            for message in rule(args.resource_type, args.props):
-                report(message, None)
-
+def _mandatory_resource_policy(
+    name: str,
+    description: str,
+    validate: Callable[[ResourceValidationArgs, ReportViolation], None],
+) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(
         name=name,
         description=description,
@@ -81,6 +80,29 @@ def resource_policy(name: str, description: str, rule: ResourceRule) -> Resource
         enforcement_level=ENFORCEMENT,
         config_schema=CONFIG_SCHEMA,
     )
+
+
+def _mandatory_stack_policy(
+    name: str,
+    description: str,
+    validate: Callable[[StackValidationArgs, ReportViolation], None],
+) -> StackValidationPolicy:
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=ENFORCEMENT,
+        config_schema=CONFIG_SCHEMA,
+    )
+
+
+def resource_policy(name: str, description: str, rule: ResourceRule) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if _production_resource(args):
+            for message in rule(args.resource_type, args.props):
+                report(message, None)
+
+    return _mandatory_resource_policy(name, description, validate)
 
 
 def protection_policy() -> ResourceValidationPolicy:
@@ -92,13 +114,7 @@ def protection_policy() -> ResourceValidationPolicy:
                 report(message, None)
 
     name, description = PROTECTION_POLICY
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=ENFORCEMENT,
-        config_schema=CONFIG_SCHEMA,
-    )
+    return _mandatory_resource_policy(name, description, validate)
 
 
 def stack_policy(name: str, description: str, rule: StackRule) -> StackValidationPolicy:
@@ -108,13 +124,7 @@ def stack_policy(name: str, description: str, rule: StackRule) -> StackValidatio
             for violation in rule(resources):
                 report(violation.message, violation.urn)
 
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=ENFORCEMENT,
-        config_schema=CONFIG_SCHEMA,
-    )
+    return _mandatory_stack_policy(name, description, validate)
 
 
 def guard_policy() -> StackValidationPolicy:
@@ -132,13 +142,7 @@ def guard_policy() -> StackValidationPolicy:
             report(message, None)
 
     name, description = GUARD_POLICY
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=ENFORCEMENT,
-        config_schema=CONFIG_SCHEMA,
-    )
+    return _mandatory_stack_policy(name, description, validate)
 
 
 def policies() -> list[Policy]:
