@@ -422,7 +422,7 @@ def run_pulumi(
 ) -> subprocess.CompletedProcess[str]:
     """One non-interactive `pulumi` command in ``project``; failing it fails the test."""
     result = subprocess.run(
-        ["pulumi", *args, "--non-interactive"],
+        ["pulumi", "--non-interactive", *args],
         cwd=project,
         env=dict(env),
         capture_output=True,

@@ -103,11 +103,11 @@ def project(pulumi_bin: Path, pg_server: ServerInfo, names: Names, tmp_path: Pat
     }
     created = Project(tmp_path, migrations, env)
     created.pulumi("stack", "init", "e2e")
-    created.pulumi("config", "set", "--secret", "adminDsn", pg_server.dsn())
-    created.pulumi("config", "set", "migrationsDir", str(migrations))
-    created.pulumi("config", "set", "database", names.database)
-    created.pulumi("config", "set", "appUser", names.app_user)
-    created.pulumi("config", "set", "--secret", "appPassword", names.app_password)
+    created.pulumi("config", "set", "--secret", "adminDsn", "--", pg_server.dsn())
+    created.pulumi("config", "set", "migrationsDir", "--", str(migrations))
+    created.pulumi("config", "set", "database", "--", names.database)
+    created.pulumi("config", "set", "appUser", "--", names.app_user)
+    created.pulumi("config", "set", "--secret", "appPassword", "--", names.app_password)
     created.write("0001_orders", "CREATE TABLE orders (id INT);\n")
     return created
 
