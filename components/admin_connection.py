@@ -3,6 +3,13 @@
 Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
 certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
 directory, and every error is scrubbed of the DSN's password.
+
+The route to the server (``admin_route``): a DSN the operator configured is used as it is.
+Otherwise the DSN names the public Service, which resolves inside the cluster only: in a pod it
+is used as it is, anywhere else the connection goes through a port-forward to a ready pod
+(``components.kube_tunnel``). libpq then dials the tunnel (``hostaddr``) but still checks the
+server certificate against the Service's name (``host``), so TLS verification is unchanged and
+the node certificate needs no extra name.
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
 from migrator.redaction import dsn_secrets, redact_dsn, scrub
 
 CONNECT_TIMEOUT_S = 10
@@ -70,25 +79,61 @@ def optional_str(props: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+@dataclass(frozen=True)
+class Route:
+    """libpq options that send the connection along the chosen path, and its name for errors."""
+
+    options: dict[str, str]
+    via: str
+
+
+@contextlib.contextmanager
+def admin_route(props: Mapping[str, Any]) -> Iterator[Route]:
+    """The path to the server for ``props["kube_access"]`` (see the module docstring)."""
+    access = KubeAccess.from_input(props.get("kube_access"))
+    if access is None:
+        yield Route({}, "the configured DSN")
+        return
+    if inside_cluster():
+        yield Route({}, "the Service's DNS name (inside the cluster)")
+        return
+    from components.kube_tunnel import port_forward
+
+    try:
+        with port_forward(access) as tunnel:
+            yield Route({"hostaddr": tunnel.host, "port": str(tunnel.port)}, tunnel.describe())
+    except ClusterNotReadyError as error:
+        raise AdminConnectionError(str(error)) from None
+
+
 @contextlib.contextmanager
 def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection from ``admin_dsn``, ``ca_cert``, ``client_cert``, ``client_key``."""
+    """An autocommit connection from ``admin_dsn``, ``ca_cert``, ``client_cert``, ``client_key``
+    and ``kube_access``."""
     dsn = optional_str(props, "admin_dsn")
     if dsn is None:
         raise AdminConnectionError("admin_dsn: an admin DSN is required")
-    with tls_files(
-        optional_str(props, "ca_cert"),
-        optional_str(props, "client_cert"),
-        optional_str(props, "client_key"),
-    ) as tls:
+    with (
+        admin_route(props) as route,
+        tls_files(
+            optional_str(props, "ca_cert"),
+            optional_str(props, "client_cert"),
+            optional_str(props, "client_key"),
+        ) as tls,
+    ):
         try:
             conninfo = make_conninfo(
-                dsn, connect_timeout=CONNECT_TIMEOUT_S, **connect_options(dsn, tls)
+                dsn,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                **connect_options(dsn, tls),
+                **route.options,
             )
             connection = psycopg.connect(conninfo, autocommit=True)
         except (psycopg.Error, ValueError) as error:
             message = scrub(str(error), dsn_secrets(dsn))
-            raise AdminConnectionError(f"cannot connect to {redact_dsn(dsn)}: {message}") from None
+            raise AdminConnectionError(
+                f"cannot connect to {redact_dsn(dsn)} through {route.via}: {message}"
+            ) from None
         with connection:
             yield connection
 

@@ -75,7 +75,7 @@ class BackupScheduleProvider(dynamic.ResourceProvider):
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
         olds, news = _plain(_olds), _plain(_news)
-        keys = ("destination", "database", "full_schedule", "incremental_schedule")
+        keys = ("destination", "database", "full_schedule", "incremental_schedule", "kube_access")
         changed = any(olds.get(key) != news.get(key) for key in keys)
         return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
@@ -132,6 +132,7 @@ class BackupScheduleArgs:
     ca_cert: pulumi.Input[str] | None = None
     client_cert: pulumi.Input[str] | None = None
     client_key: pulumi.Input[str] | None = None
+    kube_access: dict[str, Any] | None = None
 
 
 class BackupSchedule(pulumi.ComponentResource):
@@ -159,6 +160,7 @@ class BackupSchedule(pulumi.ComponentResource):
                 "ca_cert": secret(args.ca_cert),
                 "client_cert": secret(args.client_cert),
                 "client_key": secret(args.client_key),
+                "kube_access": args.kube_access,
                 "status": None,
             },
             pulumi.ResourceOptions(parent=self, additional_secret_outputs=list(SECRET_KEYS)),

@@ -161,6 +161,7 @@ class CockroachCluster(pulumi.ComponentResource):
     """A CockroachDB cluster of ``replicas`` nodes behind a headless and a public Service."""
 
     statefulset_name: pulumi.Output[str]
+    statefulset_generation: pulumi.Output[int]
     public_service_name: pulumi.Output[str]
     headless_service_name: pulumi.Output[str]
 
@@ -211,7 +212,14 @@ class CockroachCluster(pulumi.ComponentResource):
         )
         public = k8s.core.v1.Service(
             f"{name}-public",
-            metadata=meta(PUBLIC_SERVICE, "database"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=PUBLIC_SERVICE,
+                namespace=args.namespace,
+                labels=standard_labels("database", config.version),
+                # Its endpoints appear only once pods are ready, after `cockroach init`, which
+                # runs after this: waiting here would deadlock. ClusterRollout is the gate.
+                annotations={"pulumi.com/skipAwait": "true"},
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP", selector=selector_labels(), ports=ports
             ),
@@ -233,7 +241,7 @@ class CockroachCluster(pulumi.ComponentResource):
                 namespace=args.namespace,
                 labels=standard_labels("database", config.version),
                 # Pods only turn ready once `cockroach init` has run, and the init job runs
-                # after this resource: waiting here would deadlock. The init job is the gate.
+                # after this resource: waiting here would deadlock. ClusterRollout is the gate.
                 annotations={"pulumi.com/skipAwait": "true"},
             ),
             spec=self._statefulset_spec(
@@ -242,6 +250,7 @@ class CockroachCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=config.protect),
         )
         self.statefulset_name = statefulset.metadata.name
+        self.statefulset_generation = statefulset.metadata.generation
         self.public_service_name = public.metadata.name
         self.headless_service_name = headless.metadata.name
         self.register_outputs(

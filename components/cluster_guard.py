@@ -33,6 +33,7 @@ INPUT_KEYS = (
     "finalize",
     "reachable",
     "decommission_timeout_s",
+    "kube_access",
 )
 POLL_SECONDS = 10.0
 
@@ -217,6 +218,7 @@ class ClusterGuardArgs:
     client_cert: pulumi.Input[str] | None = None
     client_key: pulumi.Input[str] | None = None
     decommission_timeout_s: int = 1800
+    kube_access: dict[str, Any] | None = None
 
 
 class ClusterGuard(pulumi.ComponentResource):
@@ -244,6 +246,7 @@ class ClusterGuard(pulumi.ComponentResource):
                 "finalize": args.finalize,
                 "reachable": args.reachable,
                 "decommission_timeout_s": args.decommission_timeout_s,
+                "kube_access": args.kube_access,
                 "admin_dsn": secret(args.admin_dsn),
                 "ca_cert": secret(args.ca_cert),
                 "client_cert": secret(args.client_cert),

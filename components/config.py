@@ -106,6 +106,8 @@ class KubernetesTarget(_Section):
     mode: Literal["auto", "cluster", "render"] = "auto"
     render_directory: str | None = None
     context: str | None = None
+    wait_timeout_seconds: int = Field(default=600, ge=30, le=3600)
+    """Bound on waiting for the init Job, a ready pod and a rollout before `pulumi up` fails."""
 
 
 class Schema(_Section):
@@ -224,6 +226,7 @@ class StackConfig:
     kubernetes_mode: Literal["cluster", "render"]
     render_directory: str
     kubernetes_context: str | None
+    kubernetes_wait_timeout_s: int
     schema: Schema
     admin_dsn: str | None
     monitoring: Monitoring
@@ -589,6 +592,7 @@ def load_stack_config(
         kubernetes_mode=mode,
         render_directory=raw.kubernetes.render_directory or f"rendered/{stack}",
         kubernetes_context=raw.kubernetes.context,
+        kubernetes_wait_timeout_s=raw.kubernetes.wait_timeout_seconds,
         schema=raw.schema_,
         admin_dsn=raw.admin_dsn,
         monitoring=raw.monitoring,

@@ -1,7 +1,8 @@
 """The one-time ``cockroach init`` that turns freshly started nodes into a cluster.
 
-The StatefulSet is not awaited (its pods only turn ready after init), so this job is the
-gate: Pulumi waits for it to complete, and it retries until the first node answers.
+The StatefulSet is not awaited (its pods only turn ready after init). Neither is this job by the
+Kubernetes provider: ClusterRollout waits for it within the stack's bound and, when it fails,
+reports its last log lines. The job retries until the first node answers.
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ class ClusterInit(pulumi.ComponentResource):
         job = k8s.batch.v1.Job(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=INIT_JOB, namespace=args.namespace, labels=labels
+                name=INIT_JOB,
+                namespace=args.namespace,
+                labels=labels,
+                annotations={"pulumi.com/skipAwait": "true"},
             ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=3,

@@ -39,7 +39,9 @@ class TradingNamespace(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=labels),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            # Deleting a namespace deletes the volume claims in it, and with them the data the
+            # StatefulSet's retention policy keeps: `pulumi destroy` leaves the namespace.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=True),
         )
         self.name = namespace.metadata.apply(lambda meta: meta.name or args.name)
         self.register_outputs({"name": self.name})

@@ -33,7 +33,13 @@ import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime import rpc
 
-from components.admin_connection import connect_options, optional_str, tls_files
+from components.admin_connection import (
+    AdminConnectionError,
+    admin_route,
+    connect_options,
+    optional_str,
+    tls_files,
+)
 from migrator import (
     InvalidMigrationsError,
     LeaseSettings,
@@ -61,6 +67,7 @@ INPUT_KEYS = (
     "allow_drop",
     "production",
     "lock_wait_s",
+    "kube_access",
 )
 OUTPUT_KEYS = (
     "applied",
@@ -227,11 +234,18 @@ def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]
         raise SchemaMigrationError("admin_dsn: an admin DSN is required")
     factor = props.get("replication_factor")
     wait = props.get("lock_wait_s")
-    with tls_files(
-        optional_str(props, "ca_cert"),
-        optional_str(props, "client_cert"),
-        optional_str(props, "client_key"),
-    ) as tls:
+    with contextlib.ExitStack() as stack:
+        try:
+            route = stack.enter_context(admin_route(props))
+        except AdminConnectionError as error:
+            raise SchemaMigrationError(str(error)) from None
+        tls = stack.enter_context(
+            tls_files(
+                optional_str(props, "ca_cert"),
+                optional_str(props, "client_cert"),
+                optional_str(props, "client_key"),
+            )
+        )
         try:
             target = Target(
                 admin_dsn=dsn,
@@ -239,7 +253,7 @@ def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]
                 app_user=str(props.get("app_user", "openalgo")),
                 app_password=optional_str(props, "app_password"),
                 replication_factor=int(factor) if factor is not None else None,
-                connect_options=connect_options(dsn, tls),
+                connect_options={**connect_options(dsn, tls), **route.options},
             )
             migrations = migrations_from_texts(bundle)
         except (ValueError, InvalidMigrationsError) as exc:
@@ -385,6 +399,8 @@ class SchemaMigrationsArgs:
     client_cert: pulumi.Input[str] | None = None
     client_key: pulumi.Input[str] | None = None
     lock_wait_s: float = 300.0
+    kube_access: dict[str, Any] | None = None
+    """Where the pods are when the DSN names the in-cluster Service (see admin_connection)."""
 
 
 def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
@@ -407,6 +423,7 @@ def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dic
         "allow_drop": args.allow_drop,
         "production": args.production,
         "lock_wait_s": args.lock_wait_s,
+        "kube_access": args.kube_access,
     }
     inputs.update(dict.fromkeys(OUTPUT_KEYS))
     return inputs

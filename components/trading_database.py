@@ -12,8 +12,10 @@ from components.certificates import ClusterCertificates, ClusterCertificatesArgs
 from components.client import SqlClient, SqlClientArgs
 from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
+from components.cluster_rollout import ClusterRollout, ClusterRolloutArgs
 from components.config import StackConfig
 from components.init_job import ClusterInit, ClusterInitArgs
+from components.kube_access import KubeAccess
 from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
 from components.names import (
     APP_USER,
@@ -21,8 +23,11 @@ from components.names import (
     CLIENT_POD,
     DATABASE,
     HTTP_PORT,
+    INIT_JOB,
     PUBLIC_SERVICE,
     SQL_PORT,
+    STATEFULSET,
+    selector_labels,
 )
 from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
@@ -47,6 +52,31 @@ def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
     )
 
 
+def kube_access(config: StackConfig) -> KubeAccess | None:
+    """Where the pods are, for the providers that wait for them or tunnel to them; None when
+    manifests are only rendered."""
+    if config.kubernetes_mode != "cluster":
+        return None
+    return KubeAccess(
+        namespace=config.namespace,
+        context=config.kubernetes_context,
+        statefulset=STATEFULSET,
+        init_job=INIT_JOB,
+        pod_selector=tuple(sorted(selector_labels().items())),
+        port=SQL_PORT,
+        timeout_s=float(config.kubernetes_wait_timeout_s),
+    )
+
+
+def sql_route(config: StackConfig) -> dict[str, object] | None:
+    """The ``kube_access`` input of a SQL-speaking provider: None when the operator's DSN is to
+    be used as it is (configured, or nothing deployed)."""
+    access = kube_access(config)
+    if access is None or config.admin_dsn is not None:
+        return None
+    return access.to_input()
+
+
 def admin_ui_command(namespace: str, tls: bool) -> str:
     scheme = "https" if tls else "http"
     return (
@@ -66,6 +96,7 @@ class TradingDatabase(pulumi.ComponentResource):
     init: ClusterInit
     schema: SchemaMigrations | None
     guard: ClusterGuard
+    rollout: ClusterRollout | None
     monitoring: ClusterMonitoring
     backups: BackupSchedule | None
 
@@ -134,6 +165,17 @@ class TradingDatabase(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
+        self.rollout = None
+        access = kube_access(config)
+        if access is not None:
+            self.rollout = ClusterRollout(
+                "rollout",
+                ClusterRolloutArgs(
+                    access=access,
+                    template={"generation": cluster.statefulset_generation},
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, self.init]),
+            )
         if config.client_pod:
             SqlClient(
                 "client",
@@ -213,6 +255,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 finalize=config.upgrade.finalize,
                 reachable=admin_dsn is not None,
                 admin_dsn=admin_dsn,
+                kube_access=sql_route(config),
                 **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -237,6 +280,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 full_schedule=config.backup.full_schedule,
                 incremental_schedule=config.backup.incremental_schedule,
                 admin_dsn=pulumi.Output.secret(admin_dsn),
+                kube_access=sql_route(config),
                 **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.schema]),
@@ -265,9 +309,12 @@ class TradingDatabase(pulumi.ComponentResource):
                 replication_factor=config.replication_factor,
                 allow_drop=config.schema.allow_drop,
                 production=config.production,
+                kube_access=sql_route(config),
                 **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.init], protect=config.protect
+                parent=self,
+                depends_on=[self.init, *([self.rollout] if self.rollout else [])],
+                protect=config.protect,
             ),
         )

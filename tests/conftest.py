@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from control_plane import (
+    WALL_TIMES,
+    ControlPlane,
+    ControlPlaneUnavailableError,
+    SqlEndpoint,
+    find_binaries,
+)
 from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
 from psycopg import sql
 from test_sql_parses import build_parser, parser_cache_dir, parser_sources_digest
@@ -38,15 +46,19 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def pg_instance() -> Iterator[PostgresServer]:
-    """The session's server process; tests that stop and restart it use this."""
+def server_binaries() -> Path:
+    """PostgreSQL 15's bin directory; skipped (failed under CI) when it is missing."""
     try:
-        bindir = find_bindir()
+        return find_bindir()
     except ServerUnavailableError as exc:
         unavailable(str(exc))
         raise AssertionError("unreachable") from exc
-    server = PostgresServer(bindir)
+
+
+@pytest.fixture(scope="session")
+def pg_instance() -> Iterator[PostgresServer]:
+    """The session's server process; tests that stop and restart it use this."""
+    server = PostgresServer(server_binaries())
     try:
         server.start()
         yield server
@@ -178,3 +190,42 @@ def crdb_parser() -> Path:
     if not binary.is_file():
         build_parser(str(go), binary)
     return binary
+
+
+@pytest.fixture(scope="session")
+def sql_endpoint() -> Iterator[SqlEndpoint]:
+    """A PostgreSQL 15 server of its own standing in for CockroachDB's SQL port on the control
+    plane (its TLS and authentication settings change during the tests)."""
+    server = PostgresServer(server_binaries())
+    server.start()
+    endpoint = SqlEndpoint(server)
+    try:
+        endpoint.prepare()
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(sql_endpoint: SqlEndpoint) -> Iterator[ControlPlane]:
+    """etcd, the Kubernetes control plane and kwok's nodes (tests/control_plane.py)."""
+    try:
+        binaries = find_binaries()
+    except ControlPlaneUnavailableError as exc:
+        unavailable(str(exc))
+        raise AssertionError("unreachable") from exc
+    plane = ControlPlane(binaries, sql_endpoint.port)
+    started = time.monotonic()
+    plane.start()
+    WALL_TIMES["control plane start (5 nodes ready)"] = time.monotonic() - started
+    try:
+        yield plane
+    finally:
+        errors = list(plane.readiness.errors) if plane.readiness else []
+        plane.stop()
+        assert not errors, errors
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for what, seconds in WALL_TIMES.items():
+        terminalreporter.write_line(f"wall time: {what}: {seconds:.1f}s")

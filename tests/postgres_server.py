@@ -111,6 +111,10 @@ class PostgresServer:
             raise RuntimeError("server not started")
         return self._info
 
+    @property
+    def data_directory(self) -> Path:
+        return self._data
+
     def _as_server_user(self, argv: Sequence[str]) -> list[str]:
         if os.geteuid() == 0:
             return ["runuser", "-u", SERVER_USER, "--", *argv]

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import yaml
-from conftest import unavailable
+from conftest import server_binaries, unavailable
 from engine_env import (
     BACKUP_DESTINATION,
     LOCAL_STACK,
@@ -53,7 +53,7 @@ from engine_env import (
     rendered_target,
 )
 from pg_queries import database_exists, fetch, history_ids, table_exists
-from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
+from postgres_server import PostgresServer, ServerInfo
 from pulumi import automation as auto
 from stack_harness import encode, run_program, run_stack_file
 
@@ -216,12 +216,7 @@ def prod_preview(workspace: Workspace) -> Preview:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[ServerInfo]:
-    try:
-        bindir = find_bindir()
-    except ServerUnavailableError as exc:
-        unavailable(str(exc))
-        raise AssertionError("unreachable") from exc
-    server = PostgresServer(bindir)
+    server = PostgresServer(server_binaries())
     try:
         yield server.start()
     finally:

@@ -39,10 +39,10 @@ def test_preview_lists_every_migration_with_its_checksum(prod: RenderedStack) ->
     assert prod.outputs["schemaMigrationsDeclared"] == migration_ids()
 
 
-def test_schema_waits_for_the_init_job(prod: RenderedStack) -> None:
+def test_schema_waits_for_the_init_job_and_the_rollout(prod: RenderedStack) -> None:
     depends = prod.opts_of("openalgo:cockroachdb:SchemaMigrations", "schema").depends_on
     assert isinstance(depends, list)
-    assert [type(d).__name__ for d in depends] == ["ClusterInit"]
+    assert [type(d).__name__ for d in depends] == ["ClusterInit", "ClusterRollout"]
 
 
 def test_prod_schema_is_protected_and_never_dropped(prod: RenderedStack) -> None:

@@ -100,6 +100,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:kubernetes:NetworkPolicy",
         "openalgo:cockroachdb:SchemaMigrations",
         "openalgo:cockroachdb:ClusterGuard",
+        "openalgo:cockroachdb:Rollout",
         "openalgo:cockroachdb:BackupSchedule",
         "openalgo:cockroachdb:Monitoring",
     }
