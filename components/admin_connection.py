@@ -2,7 +2,7 @@
 
 Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
 certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
-directory, and every error is scrubbed of the DSN's password.
+directory, and every error shows the DSN only through migrator.redaction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from migrator.redaction import dsn_secrets, redact_dsn, scrub
+from migrator.redaction import dsn_problem, redact_dsn, redact_message
 
 CONNECT_TIMEOUT_S = 10
 
@@ -76,6 +76,9 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
     dsn = optional_str(props, "admin_dsn")
     if dsn is None:
         raise AdminConnectionError("admin_dsn: an admin DSN is required")
+    problem = dsn_problem(dsn)
+    if problem is not None:
+        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
     with tls_files(
         optional_str(props, "ca_cert"),
         optional_str(props, "client_cert"),
@@ -87,7 +90,7 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
             )
             connection = psycopg.connect(conninfo, autocommit=True)
         except (psycopg.Error, ValueError) as error:
-            message = scrub(str(error), dsn_secrets(dsn))
+            message = redact_message(str(error), dsn)
             raise AdminConnectionError(f"cannot connect to {redact_dsn(dsn)}: {message}") from None
         with connection:
             yield connection

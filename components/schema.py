@@ -47,6 +47,7 @@ from migrator import (
 )
 from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
 from migrator.discovery import MIGRATION_ID, manifest_digest
+from migrator.redaction import dsn_problem, redact_dsn
 from migrator.results import ApplyResult, CompanionStatus
 
 COMPONENT_TYPE = "openalgo:cockroachdb:SchemaMigrations"
@@ -158,6 +159,9 @@ def check_inputs(
         previous = _manifest_pairs(olds.get("migrations")) or []
         refusals = edited_applied(previous, declared) + removed_applied(previous, declared)
         failures += [("migrations", reason) for reason in refusals]
+    dsn = news.get("admin_dsn")
+    if isinstance(dsn, str) and dsn and (problem := dsn_problem(dsn)) is not None:
+        failures.append(("admin_dsn", f"{redact_dsn(dsn)} is not valid: {problem}"))
     for key in ("database", "app_user"):
         value = news.get(key)
         if isinstance(value, str) and not IDENTIFIER.match(value):

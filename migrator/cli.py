@@ -19,7 +19,7 @@ from migrator.errors import (
     MigratorError,
 )
 from migrator.lease import LeaseSettings
-from migrator.redaction import scrub
+from migrator.redaction import dsn_secrets, scrub
 from migrator.results import ApplyResult, Plan
 
 EXIT_OK = 0
@@ -117,8 +117,7 @@ def _env(name: str, what: str) -> str:
     return value
 
 
-def _target(args: argparse.Namespace) -> Target:
-    dsn = args.dsn or _env(args.dsn_env, "no --dsn given")
+def _target(args: argparse.Namespace, dsn: str) -> Target:
     password = _env(args.app_password_env, "--app-password-env") if args.app_password_env else None
     try:
         return Target(
@@ -220,7 +219,9 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
 def _run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     secrets: tuple[str, ...] = ()
     try:
-        target = _target(args)
+        dsn = args.dsn or _env(args.dsn_env, "no --dsn given")
+        secrets = dsn_secrets(dsn)
+        target = _target(args, dsn)
         secrets = target.secrets
         lease = LeaseSettings(duration_s=args.lease, wait_s=args.lock_wait)
         migrator = Migrator(target, load_migrations(args.dir), lease=lease)

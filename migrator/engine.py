@@ -51,7 +51,7 @@ from migrator.history import (
 )
 from migrator.lease import Lease, LeaseSettings
 from migrator.planning import make_plan, skipped_entry
-from migrator.redaction import dsn_secrets, scrub
+from migrator.redaction import dsn_problem, dsn_secrets, redact_dsn, scrub
 from migrator.results import (
     AppliedMigration,
     ApplyResult,
@@ -80,6 +80,9 @@ class Target:
     connect_options: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        problem = dsn_problem(self.admin_dsn)
+        if problem is not None:
+            raise ValueError(f"admin DSN {redact_dsn(self.admin_dsn)} is not valid: {problem}")
         check_identifier("database", self.database)
         check_identifier("app_user", self.app_user)
         if self.replication_factor is not None and self.replication_factor < 1:

@@ -12,7 +12,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from migrator.errors import ConnectionFailedError
-from migrator.redaction import redact_dsn, scrub
+from migrator.redaction import dsn_problem, redact_dsn, redact_message
 
 Query = LiteralString | sql.Composed | sql.SQL
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -79,18 +79,16 @@ def connect(
     if dbname is not None:
         overrides["dbname"] = dbname
     where = redact_dsn(dsn) + (f" (database {dbname})" if dbname else "")
-    try:
-        conninfo = make_conninfo(dsn, **overrides)
-    except psycopg.ProgrammingError as exc:
-        raise ConnectionFailedError(
-            f"invalid DSN {redact_dsn(dsn)}: {scrub(str(exc), secrets)}"
-        ) from None
+    problem = dsn_problem(dsn)
+    if problem is not None:
+        raise ConnectionFailedError(f"invalid DSN {redact_dsn(dsn)}: {problem}")
+    conninfo = make_conninfo(dsn, **overrides)
     if "connect_timeout" not in conninfo:
         conninfo = make_conninfo(conninfo, connect_timeout=10)
     try:
         conn = psycopg.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
-        reason = scrub(str(exc), secrets).strip()
+        reason = redact_message(str(exc), dsn, secrets).strip()
         raise ConnectionFailedError(f"cannot connect to {where}: {reason}") from None
     counters.connections += 1
     return Session(conn, counters)

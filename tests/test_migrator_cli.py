@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, MigrationWriter, Names
+from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
 from postgres_server import ServerInfo, free_port
 
 from migrator.cli import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, run
@@ -240,3 +241,26 @@ def test_module_entry_point_reads_the_dsn_from_the_environment(
     assert shown.returncode == EXIT_OK, shown.stderr
     assert "applied 0001_orders" in shown.stdout
     assert pg_server.admin_password not in shown.stdout + shown.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("dsn", MALFORMED_DSNS.values(), ids=MALFORMED_DSNS.keys())
+def test_malformed_dsn_fails_without_printing_the_password(
+    dsn: str, as_json: bool, migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    json_flag = ["--json"] if as_json else []
+    outcome = cli("apply", "--dsn", dsn, "--dir", str(migrations_dir), *json_flag)
+    assert outcome.code in (EXIT_USAGE, EXIT_FAILED)
+    assert SECRET_MARKER not in outcome.out + outcome.err
+
+
+def test_malformed_dsn_is_a_usage_error_naming_the_rule(migrations_dir: Path) -> None:
+    outcome = cli(
+        "plan", "--dsn", "postgresql://admin:SEKRETpw%zz@h/db", "--dir", str(migrations_dir)
+    )
+    assert outcome.code == EXIT_USAGE
+    assert outcome.err == (
+        "error: admin DSN postgresql://admin:***@h/db is not valid: the user name or password "
+        "holds a '%' not followed by two hex digits; write a literal '%' as %25\n"
+    )
