@@ -191,9 +191,11 @@ def _emit(out: TextIO, as_json: bool, document: dict[str, Any], text: str) -> No
 
 
 def _error(out: TextIO, err: TextIO, as_json: bool, kind: str, message: str, code: int) -> int:
+    """Print the error once: in the JSON document with --json, else on stderr."""
     if as_json:
         out.write(json.dumps({"error": kind, "message": message, "exit_code": code}) + "\n")
-    err.write(f"error: {message}\n")
+    else:
+        err.write(f"error: {message}\n")
     return code
 
 

@@ -513,7 +513,6 @@ class Migrator:
             note or f"{migration.id} was rolled back; migrations applied before it stay recorded"
         )
         message = scrub(message, secrets)
-        self._log.error("%s", message)
         return MigrationFailedError(
             message,
             migration_id=migration.id,

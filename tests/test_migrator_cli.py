@@ -264,3 +264,21 @@ def test_malformed_dsn_is_a_usage_error_naming_the_rule(migrations_dir: Path) ->
         "error: admin DSN postgresql://admin:***@h/db is not valid: the user name or password "
         "holds a '%' not followed by two hex digits; write a literal '%' as %25\n"
     )
+
+
+@pytest.mark.postgres
+def test_failed_migration_error_is_printed_once(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT REFERENCES nowhere (id));")
+    outcome = cli("apply", *base_args)
+    assert outcome.err.count("0001_orders.sql: statement 1 of 1") == 1
+
+
+@pytest.mark.postgres
+def test_json_error_is_printed_only_in_the_document(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT REFERENCES nowhere (id));")
+    outcome = cli("apply", "--json", *base_args)
+    assert (outcome.err, json.loads(outcome.out)["error"]) == ("", "failed")
