@@ -290,7 +290,7 @@ def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
         **_secret_outputs(props),
         **state,
         "last_applied": list(result.applied_ids),
-        "statements_executed": result.ddl_statements,
+        "statements_executed": result.ddl_statements + result.other_statements,
     }
 
 

@@ -181,7 +181,9 @@ def render_result(result: ApplyResult) -> str:
     ]
     lines.append(
         f"{len(result.applied)} applied, {len(result.already_applied)} already applied; "
-        f"{result.ddl_statements} DDL statements, {result.round_trips} round trips"
+        f"{_count(result.ddl_statements, 'DDL statement')}, "
+        f"{_count(result.other_statements, 'other statement')}, "
+        f"{_count(result.round_trips, 'round trip')}"
     )
     return "\n".join(lines)
 

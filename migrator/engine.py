@@ -347,6 +347,7 @@ class Migrator:
             skipped_companions=skipped,
             drift=plan.drift,
             ddl_statements=counters.ddl_statements,
+            other_statements=counters.other_statements,
             round_trips=counters.round_trips,
             connections=counters.connections,
         )
@@ -383,7 +384,7 @@ class Migrator:
                         )
                     for statement in statements:
                         current = statement
-                        work.run(statement.text, ddl=True)
+                        work.run_statement(statement.text)
                     current = None
                     lease.fence(work)
                     record_applied(
@@ -461,7 +462,7 @@ class Migrator:
                 lease.fence(work)
             started = time.monotonic()
             try:
-                work.run(statement.text, ddl=True)
+                work.run_statement(statement.text)
             except psycopg.Error as exc:
                 raise self._failure(
                     migration,

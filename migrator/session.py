@@ -13,6 +13,7 @@ from psycopg.conninfo import make_conninfo
 
 from migrator.errors import ConnectionFailedError
 from migrator.redaction import dsn_problem, redact_dsn, redact_message
+from migrator.statements import is_ddl
 
 Query = LiteralString | sql.Composed | sql.SQL
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -25,6 +26,7 @@ class Counters:
     connections: int = 0
     round_trips: int = 0
     ddl_statements: int = 0
+    other_statements: int = 0
 
 
 class Session:
@@ -49,6 +51,14 @@ class Session:
         if ddl:
             self.counters.ddl_statements += 1
         return self._conn.execute(query, params).rowcount
+
+    def run_statement(self, text: str) -> None:
+        """Execute one statement of a migration file, counted as DDL or as another statement."""
+        if is_ddl(text):
+            self.counters.ddl_statements += 1
+        else:
+            self.counters.other_statements += 1
+        self.run(text)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

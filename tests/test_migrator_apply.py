@@ -350,3 +350,17 @@ def test_damaged_history_table_is_a_clear_server_error(
         f'applying migrations to {names.database}: column "applied_by" does not exist '
         "[SQLSTATE 42703]"
     )
+
+
+def test_apply_counts_ddl_and_other_statements_apart(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration(
+        "0002_seed",
+        "CREATE TABLE venues (id INT);\n"
+        + "".join(f"INSERT INTO venues VALUES ({n});\n" for n in range(3)),
+    )
+    result = migrator_for(names, migrations_dir).apply()
+    assert (result.ddl_statements, result.other_statements) == (1, 3)

@@ -282,3 +282,14 @@ def test_json_error_is_printed_only_in_the_document(
     write_migration("0001_orders", "CREATE TABLE orders (id INT REFERENCES nowhere (id));")
     outcome = cli("apply", "--json", *base_args)
     assert (outcome.err, json.loads(outcome.out)["error"]) == ("", "failed")
+
+
+@pytest.mark.postgres
+def test_summary_counts_ddl_and_other_statements(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    cli("apply", *base_args)
+    write_migration("0002_seed", "INSERT INTO orders VALUES (1);\nINSERT INTO orders VALUES (2);")
+    outcome = cli("apply", *base_args)
+    assert "; 0 DDL statements, 2 other statements, " in outcome.out
