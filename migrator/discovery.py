@@ -17,6 +17,7 @@ from pathlib import Path
 
 from migrator.errors import InvalidMigrationsError
 from migrator.splitting import SqlSyntaxError, Statement, leading_keywords, split_statements
+from migrator.statements import session_identity_refusal, transaction_refusal
 
 MIGRATION_ID = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)$")
 PORTABLE_SUFFIX = ".sql"
@@ -119,7 +120,9 @@ def compute_checksum(portable_text: str, companion_text: str | None) -> str:
     return digest.hexdigest()
 
 
-def _parse_file(file_name: str, text: str, problems: list[str]) -> SqlFile:
+def _parse_file(file_name: str, text: str, problems: list[str], *, in_transaction: bool) -> SqlFile:
+    """Statements of one file; `in_transaction` files (the portable ones) also refuse statements
+    that cannot run inside a transaction block."""
     try:
         statements = split_statements(text)
     except SqlSyntaxError as exc:
@@ -139,6 +142,10 @@ def _parse_file(file_name: str, text: str, problems: list[str]) -> SqlFile:
                 f"{' '.join(words)!r} is not allowed; the engine wraps each migration "
                 "in its own transaction"
             )
+        refusals = [session_identity_refusal(statement.text)]
+        if in_transaction:
+            refusals.append(transaction_refusal(statement.text))
+        problems += [f"{file_name}: line {statement.line}: {r}" for r in refusals if r]
     return SqlFile(name=file_name, text=text, statements=statements)
 
 
@@ -151,11 +158,13 @@ def build_migration(
     match = MIGRATION_ID.match(migration_id)
     if match is None:
         problems.append(f"{portable_name}: file name must be {ID_RULE}")
-    portable = _parse_file(portable_name, portable_text, problems)
+    portable = _parse_file(portable_name, portable_text, problems, in_transaction=True)
     companion = (
         None
         if companion_text is None
-        else _parse_file(migration_id + COMPANION_SUFFIX, companion_text, problems)
+        else _parse_file(
+            migration_id + COMPANION_SUFFIX, companion_text, problems, in_transaction=False
+        )
     )
     if not portable.statements and not (companion and companion.statements):
         problems.append(f"{portable_name}: contains no SQL statements")

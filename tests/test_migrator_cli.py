@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, MigrationWriter, Names
 from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
+from pg_queries import database_exists
 from postgres_server import ServerInfo, free_port
 
 from migrator.cli import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, run
@@ -293,3 +294,14 @@ def test_summary_counts_ddl_and_other_statements(
     write_migration("0002_seed", "INSERT INTO orders VALUES (1);\nINSERT INTO orders VALUES (2);")
     outcome = cli("apply", *base_args)
     assert "; 0 DDL statements, 2 other statements, " in outcome.out
+
+
+@pytest.mark.postgres
+def test_statement_that_cannot_run_in_a_transaction_is_refused_before_anything_runs(
+    pg_server: ServerInfo, names: Names, base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS + "\nCREATE INDEX CONCURRENTLY o ON orders (id);")
+    outcome = cli("apply", *base_args)
+    assert outcome.code == EXIT_REFUSED
+    assert "0001_orders.sql: line 2: CREATE INDEX CONCURRENTLY" in outcome.err
+    assert not database_exists(pg_server, names.database)
