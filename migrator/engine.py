@@ -373,6 +373,7 @@ class Migrator:
         for attempt in range(1, SERIALIZATION_ATTEMPTS + 1):
             started = time.monotonic()
             current: Statement | None = None
+            step = "before its first statement, while checking the migration lease"
             try:
                 with work.transaction():
                     lease.fence(work)
@@ -386,7 +387,9 @@ class Migrator:
                         current = statement
                         work.run_statement(statement.text)
                     current = None
+                    step = "after its last statement, while extending the migration lease"
                     lease.fence(work)
+                    step = f"after its last statement, while recording it in {HISTORY_TABLE}"
                     record_applied(
                         work,
                         migration_id=migration.id,
@@ -398,11 +401,12 @@ class Migrator:
                         companion_statements=len(companion),
                         companion_status=companion_status,
                     )
+                    step = "at COMMIT"
                 break
             except psycopg.errors.SerializationFailure as exc:
                 if attempt == SERIALIZATION_ATTEMPTS:
                     raise self._failure(
-                        migration, migration.file_name, statements, current, exc
+                        migration, migration.file_name, statements, current, exc, step=step
                     ) from None
                 self._log.warning(
                     "%s: serialization conflict, retrying (%d/%d)",
@@ -412,7 +416,7 @@ class Migrator:
                 )
             except psycopg.Error as exc:
                 raise self._failure(
-                    migration, migration.file_name, statements, current, exc
+                    migration, migration.file_name, statements, current, exc, step=step
                 ) from None
         duration_ms = int((time.monotonic() - started) * 1000)
         if companion_status is CompanionStatus.SKIPPED:
@@ -495,12 +499,14 @@ class Migrator:
         exc: psycopg.Error,
         *,
         note: str | None = None,
+        step: str = "at COMMIT",
     ) -> MigrationFailedError:
+        """The error for `statement`, or, when None, for the engine's own `step` around it."""
         secrets = self.target.secrets
         server = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
         state = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
         if statement is None:
-            where = "failed at COMMIT"
+            where = f"failed {step}"
             detail = ""
         else:
             where = f"statement {statement.index} of {len(statements)} (line {statement.line})"

@@ -364,3 +364,17 @@ def test_apply_counts_ddl_and_other_statements_apart(
     )
     result = migrator_for(names, migrations_dir).apply()
     assert (result.ddl_statements, result.other_statements) == (1, 3)
+
+
+def test_failure_after_the_last_statement_names_the_engine_step_not_commit(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    write_migration("0002_trades", TRADES + "DROP TABLE public.schema_migrations_lock;\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        migrator_for(names, migrations_dir).apply()
+    assert "failed after its last statement, while extending the migration lease" in str(
+        caught.value
+    )
