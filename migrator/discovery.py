@@ -216,6 +216,19 @@ def migrations_from_texts(files: Sequence[tuple[str, str, str | None]]) -> Migra
     return MigrationSet(tuple(migrations))
 
 
+def _extension_case_problem(file_name: str) -> str | None:
+    """A `.SQL` or `.Crdb.Sql` file would otherwise be skipped without a word."""
+    lowered = file_name.lower()
+    suffix = COMPANION_SUFFIX if lowered.endswith(COMPANION_SUFFIX) else PORTABLE_SUFFIX
+    if file_name.endswith(suffix):
+        return None
+    fixed = file_name[: -len(suffix)] + suffix
+    return (
+        f"{file_name}: the extension must be lower-case {PORTABLE_SUFFIX} or {COMPANION_SUFFIX}; "
+        f"rename it to {fixed}"
+    )
+
+
 def load_migrations(directory: str | Path) -> MigrationSet:
     """Every migration in `directory`, sorted by version; all problems reported at once."""
     root = Path(directory)
@@ -227,7 +240,10 @@ def load_migrations(directory: str | Path) -> MigrationSet:
     companions: dict[str, Path] = {}
     problems: list[str] = []
     for path in sorted(root.iterdir()):
-        if not path.is_file() or not path.name.endswith(PORTABLE_SUFFIX):
+        if not path.is_file() or not path.name.lower().endswith(PORTABLE_SUFFIX):
+            continue
+        if (wrong_case := _extension_case_problem(path.name)) is not None:
+            problems.append(wrong_case)
             continue
         if path.name.endswith(COMPANION_SUFFIX):
             companions[path.name.removesuffix(COMPANION_SUFFIX)] = path

@@ -216,3 +216,21 @@ def test_set_role_is_refused_in_a_companion_too(
 ) -> None:
     write_migration("0001_orders", "SELECT 1;", "SET ROLE app;")
     assert "0001_orders.crdb.sql: line 1: SET ROLE is not allowed" in problems_of(migrations_dir)
+
+
+@pytest.mark.parametrize(
+    ("name", "fixed"),
+    [
+        ("0002_trades.SQL", "0002_trades.sql"),
+        ("0002_trades.Sql", "0002_trades.sql"),
+        ("0001_orders.CRDB.SQL", "0001_orders.crdb.sql"),
+    ],
+)
+def test_upper_case_extension_is_refused_naming_the_lower_case_name(
+    migrations_dir: Path, write_migration: MigrationWriter, name: str, fixed: str
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT);")
+    (migrations_dir / name).write_text("CREATE TABLE x (id INT);")
+    assert f"{name}: the extension must be lower-case .sql or .crdb.sql; rename it to {fixed}" in (
+        problems_of(migrations_dir)
+    )
