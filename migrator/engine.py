@@ -66,6 +66,10 @@ from migrator.splitting import Statement
 SERIALIZATION_ATTEMPTS = 3
 COCKROACH_SESSION_SETTINGS: tuple[LiteralString, ...] = ("SET autocommit_before_ddl = false",)
 """CockroachDB 25.x commits before each DDL by default; a migration must stay one transaction."""
+SESSION_RESET: tuple[LiteralString, ...] = ("RESET ALL", "RESET ROLE")
+"""Run before each migration, so a `SET search_path` (or any setting) in one migration cannot
+change where the next one puts its tables. Both PostgreSQL and CockroachDB accept these; RESET
+ALL leaves the role alone on PostgreSQL, hence RESET ROLE."""
 
 
 @dataclass(frozen=True)
@@ -260,9 +264,6 @@ class Migrator:
                 work = self._connect(counters, target_database=True)
                 sessions.append(work)
             done += create_tables(work, history=not state.history_table, lock=not state.lock_table)
-            if dialect is Dialect.COCKROACHDB:
-                for setting in COCKROACH_SESSION_SETTINGS:
-                    work.run(setting)
             lease_session = self._connect(counters, target_database=True)
             sessions.append(lease_session)
             runs: list[MigrationRun] = []
@@ -285,7 +286,7 @@ class Migrator:
                         runs.append(self._apply_one(work, lease, migration, dialect, applied_by))
                     for migration_id in plan.resume_companions:
                         row = next(r for r in history if r.id == migration_id)
-                        runs.append(self._resume_companion(work, lease, row))
+                        runs.append(self._resume_companion(work, lease, row, dialect))
                 except MigrationFailedError as exc:
                     exc.partial = self._result(plan, tuple(done), tuple(runs), counters)
                     raise
@@ -369,6 +370,7 @@ class Migrator:
         else:
             companion_status = CompanionStatus.SKIPPED
         self._log.info("applying %s (%d statements)", migration.file_name, len(statements))
+        self._reset_session(work, dialect, migration)
         started = time.monotonic()
         for attempt in range(1, SERIALIZATION_ATTEMPTS + 1):
             started = time.monotonic()
@@ -439,8 +441,30 @@ class Migrator:
             duration_ms=duration_ms,
         )
 
-    def _resume_companion(self, work: Session, lease: Lease, row: AppliedMigration) -> MigrationRun:
+    def _reset_session(self, work: Session, dialect: Dialect, migration: Migration) -> None:
+        """Every migration starts from the session's connect-time settings."""
+        try:
+            for statement in SESSION_RESET:
+                work.run(statement)
+            if dialect is Dialect.COCKROACHDB:
+                for setting in COCKROACH_SESSION_SETTINGS:
+                    work.run(setting)
+        except psycopg.Error as exc:
+            raise self._failure(
+                migration,
+                migration.file_name,
+                migration.portable.statements,
+                None,
+                exc,
+                step="before its first statement, while resetting the session",
+                note=f"{migration.id} was not started; migrations applied before it stay recorded",
+            ) from None
+
+    def _resume_companion(
+        self, work: Session, lease: Lease, row: AppliedMigration, dialect: Dialect
+    ) -> MigrationRun:
         migration = self._migration(row.id)
+        self._reset_session(work, dialect, migration)
         self._log.info(
             "resuming %s at statement %d",
             skipped_entry(migration).file_name,

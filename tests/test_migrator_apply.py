@@ -378,3 +378,30 @@ def test_failure_after_the_last_statement_names_the_engine_step_not_commit(
     assert "failed after its last statement, while extending the migration lease" in str(
         caught.value
     )
+
+
+def test_search_path_set_by_one_migration_does_not_move_the_next_ones_table(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration(
+        "0001_archive",
+        "CREATE SCHEMA archive;\n"
+        "SET search_path = archive, public;\n"
+        "CREATE TABLE old_orders (id INT);\n",
+    )
+    write_migration("0002_trades", TRADES)
+    migrator_for(names, migrations_dir).apply()
+    assert table_exists(pg_server, names.database, "trades")
+
+
+def test_setting_changed_by_one_migration_does_not_apply_to_the_next(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS + "SET statement_timeout = 50;\n")
+    write_migration("0002_slow", "SELECT pg_sleep(0.2);\n")
+    result = migrator_for(names, migrations_dir).apply()
+    assert result.applied_ids == ("0001_orders", "0002_slow")

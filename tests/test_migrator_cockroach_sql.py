@@ -25,7 +25,7 @@ from migrator.bootstrap import (
     zone_query,
     zone_statement,
 )
-from migrator.engine import COCKROACH_SESSION_SETTINGS
+from migrator.engine import COCKROACH_SESSION_SETTINGS, SESSION_RESET
 from migrator.history import (
     HISTORY_DDL,
     LOCK_DDL,
@@ -83,6 +83,7 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "release lease": RELEASE_SQL,
     "current lease": CURRENT_SQL,
     **{f"session setting {i}": s for i, s in enumerate(COCKROACH_SESSION_SETTINGS)},
+    **{f"session reset {i}": s for i, s in enumerate(SESSION_RESET)},
 }
 
 
