@@ -27,6 +27,7 @@ from migrator.bootstrap import (
     BootstrapPlan,
     ServerFacts,
     check_identifier,
+    check_role_name,
     drop_database_statement,
     plan_bootstrap,
     read_facts,
@@ -50,6 +51,7 @@ from migrator.history import (
     tables_present,
 )
 from migrator.lease import Lease, LeaseSettings
+from migrator.placeholders import DEFAULT_APP_USER
 from migrator.planning import make_plan, skipped_entry
 from migrator.redaction import dsn_problem, dsn_secrets, redact_dsn, scrub
 from migrator.results import (
@@ -78,7 +80,7 @@ class Target:
 
     admin_dsn: str = field(repr=False)
     database: str = "openalgo"
-    app_user: str = "openalgo"
+    app_user: str = DEFAULT_APP_USER
     app_password: str | None = field(default=None, repr=False)
     replication_factor: int | None = None
     connect_options: Mapping[str, str] = field(default_factory=dict)
@@ -88,7 +90,7 @@ class Target:
         if problem is not None:
             raise ValueError(f"admin DSN {redact_dsn(self.admin_dsn)} is not valid: {problem}")
         check_identifier("database", self.database)
-        check_identifier("app_user", self.app_user)
+        check_role_name("app_user", self.app_user)
         if self.replication_factor is not None and self.replication_factor < 1:
             raise ValueError(
                 f"replication_factor {self.replication_factor} is not allowed: use 1 or more"
@@ -144,7 +146,7 @@ class Migrator:
         logger: logging.Logger | None = None,
     ) -> None:
         self.target = target
-        self.migrations = migrations
+        self.migrations = migrations.for_app_user(target.app_user)
         self._lease_settings = lease or LeaseSettings()
         self._application_name = application_name
         self._lock_timeout_s = lock_timeout_s
