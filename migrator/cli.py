@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="CockroachDB num_replicas for the database (reported as skipped elsewhere)",
     )
     common.add_argument(
-        "--lock-wait", type=float, default=300.0, metavar="SECONDS", help="wait for a busy lease"
+        "--lock-wait",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for a lease another apply holds; what it waits for is printed "
+        "while waiting",
     )
     common.add_argument("--lease", type=float, default=60.0, metavar="SECONDS", help="lease length")
     common.add_argument("--json", action="store_true", help="print a JSON document on stdout")

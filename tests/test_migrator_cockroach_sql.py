@@ -34,7 +34,14 @@ from migrator.history import (
     RECORD_PROGRESS_SQL,
     TABLES_PRESENT_SQL,
 )
-from migrator.lease import CLAIM_SQL, CURRENT_SQL, RELEASE_SQL, RENEW_SQL
+from migrator.lease import (
+    CLAIM_SQL,
+    CURRENT_SQL,
+    RELEASE_SQL,
+    RENEW_SQL,
+    LeaseSettings,
+    lease_session_settings,
+)
 from migrator.scram import build_verifier
 
 pytestmark = pytest.mark.parser
@@ -84,6 +91,10 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "current lease": CURRENT_SQL,
     **{f"session setting {i}": s for i, s in enumerate(COCKROACH_SESSION_SETTINGS)},
     **{f"session reset {i}": s for i, s in enumerate(SESSION_RESET)},
+    **{
+        f"lease session setting {i}": s
+        for i, s in enumerate(lease_session_settings(LeaseSettings()))
+    },
 }
 
 
