@@ -173,7 +173,10 @@ class Migrator:
             )
             if exists:
                 admin.close()
-                raise on_target from None
+                try:  # another apply may have created it between the two checks
+                    return self._connect(counters, target_database=True), True
+                except ConnectionFailedError:
+                    raise on_target from None
             return admin, False
 
     def _read_state(self, session: Session, on_target: bool) -> _State:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +16,14 @@ from psycopg import sql
 from migrator import (
     ApplyRefusedError,
     CompanionStatus,
+    ConnectionFailedError,
     MigrationFailedError,
     Migrator,
     ServerError,
+    Target,
+    load_migrations,
 )
+from migrator.session import Counters, Session
 
 pytestmark = pytest.mark.postgres
 
@@ -405,3 +410,50 @@ def test_setting_changed_by_one_migration_does_not_apply_to_the_next(
     write_migration("0002_slow", "SELECT pg_sleep(0.2);\n")
     result = migrator_for(names, migrations_dir).apply()
     assert result.applied_ids == ("0001_orders", "0002_slow")
+
+
+def test_database_created_by_a_concurrent_apply_between_checks_is_used(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, target_for: Callable[..., Target]
+) -> None:
+    (migrations_dir / "0001_orders.sql").write_text(ORDERS)
+
+    class RacedMigrator(Migrator):
+        """Another apply creates the database right after this one failed to connect to it."""
+
+        def _connect(self, counters: Counters, *, target_database: bool) -> Session:
+            try:
+                return super()._connect(counters, target_database=target_database)
+            except ConnectionFailedError:
+                if target_database and not database_exists(pg_server, names.database):
+                    admin_execute(
+                        pg_server,
+                        sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names.database)),
+                    )
+                raise
+
+    result = RacedMigrator(target_for(names), load_migrations(migrations_dir)).apply()
+    assert result.applied_ids == ("0001_orders",)
+
+
+def test_applies_started_at_once_on_an_empty_server_all_succeed(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    (migrations_dir / "0001_orders.sql").write_text(ORDERS)
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        migrator = migrator_for(names, migrations_dir)
+        start.wait()
+        try:
+            migrator.apply()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert history_ids(pg_server, names.database) == ["0001_orders"]
