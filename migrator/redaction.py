@@ -43,9 +43,16 @@ def _libpq_keywords() -> frozenset[str]:
     )
 
 
-def _shown(key: str) -> bool:
-    """Values of known, non-secret options are shown; a misspelt `pasword=` is not."""
-    return key in _libpq_keywords() and key not in _SECRET_KEYS
+def _known(key: str) -> bool:
+    """An option name that may be shown with its value masked."""
+    return key in _libpq_keywords() or key.lower() in _SECRET_KEYS
+
+
+def _shown(key: str, value: str) -> bool:
+    """Values of known, non-secret options are shown; a misspelt `pasword=` is not, nor a value
+    that is itself a connection string (libpq reads `dbname=postgresql://...` as one)."""
+    nested = "=" in value or "://" in value or "@" in value
+    return key in _libpq_keywords() and key not in _SECRET_KEYS and not nested
 
 
 def _is_uri(dsn: str) -> bool:
@@ -67,9 +74,9 @@ def _redact_query(query: str, hidden: list[str]) -> str:
     shown: list[str] = []
     for segment in query.split("&"):
         key, eq, value = segment.partition("=")
-        if eq and _shown(key):
+        if eq and _shown(key, value):
             shown.append(segment)
-        elif eq and key.lower() in _SECRET_KEYS:
+        elif eq and _known(key):
             hidden.append(value)
             shown.append(f"{key}={MASK}")
         elif segment:
@@ -108,12 +115,12 @@ def _redact_uri(dsn: str, hidden: list[str]) -> str:
 
 def _redact_keywords(dsn: str, hidden: list[str]) -> str:
     def token(match: re.Match[str]) -> str:
-        if match["key"] and _shown(match["key"]):
+        if match["key"] and _shown(match["key"], match["value"]):
             return match.group(0)
         hidden.append(match.group(0))
         if match["key"]:
             hidden.extend((match["value"], _unescape(match["value"])))
-        if match["key"] and match["key"].lower() in _SECRET_KEYS:
+        if match["key"] and _known(match["key"]):
             return f"{match['key']}{match['eq']}{MASK}"
         return MASK
 
@@ -190,13 +197,14 @@ def _uri_problem(dsn: str) -> str | None:
             "it holds more than one '@'; only the '@' that ends the user name and password "
             "may be written as is, any other must be percent-encoded as %40"
         )
+    authority = _authority(rest if userinfo is None else rest[len(userinfo) + 1 :])
+    if _redact_ports(authority, []) != authority:
+        hint = "" if userinfo is not None else "; a user name and password go before an '@'"
+        return (
+            "the text after a ':' in the host part is not a port number"
+            f"{hint} (postgresql://user:password@host:port/database)"
+        )
     if userinfo is None:
-        authority = _authority(rest)
-        if _redact_ports(authority, []) != authority:
-            return (
-                "the text after a ':' in the host part is not a port number; a user name and "
-                "password go before an '@' (postgresql://user:password@host:port/database)"
-            )
         return None
     if any(c in userinfo for c in _UNSAFE_IN_USERINFO):
         return (

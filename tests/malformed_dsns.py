@@ -36,4 +36,6 @@ MALFORMED_DSNS: dict[str, str] = {
     "keyword form, misspelt key": "host=127.0.0.1 passwrd=SEKRETpw",
     "keyword form, sslpassword": "host=127.0.0.1 port=1 sslpassword=SEKRETpw",
     "keyword form, empty password then value": "host=127.0.0.1 password= SEKRETpw",
+    "keyword form, URI nested in dbname": "host=127.0.0.1 port=1 dbname=postgresql://a:SEKRETpw@h/d",
+    "query form, URI nested in dbname": "postgresql://127.0.0.1:1/?dbname=postgresql://a:SEKRETpw@h/d",
 }

@@ -39,6 +39,10 @@ def test_redact_dsn_masks_the_value_of_a_misspelt_password_key() -> None:
     assert redact_dsn("host=h pasword=hunter2 dbname=d") == "host=h *** dbname=d"
 
 
+def test_redact_dsn_masks_a_connection_string_nested_in_dbname() -> None:
+    assert redact_dsn("host=h dbname=postgresql://u:hunter2@h/d") == "host=h dbname=***"
+
+
 def test_redact_dsn_masks_a_port_that_is_really_a_password() -> None:
     assert redact_dsn("postgresql://admin:hunter2") == "postgresql://admin:***"
 
@@ -78,6 +82,12 @@ def test_dsn_problem_refuses_a_slash_before_the_at_sign_naming_the_encoding() ->
     problem = dsn_problem("postgresql://admin:pa/ss@h/db")
     assert problem is not None
     assert "%2F" in problem
+
+
+def test_dsn_problem_refuses_a_port_that_is_not_a_number() -> None:
+    problem = dsn_problem("postgresql://admin:pw@db:port/x")
+    assert problem is not None
+    assert problem.startswith("the text after a ':' in the host part is not a port number")
 
 
 def test_dsn_problem_keeps_libpqs_reason_with_option_names_readable() -> None:
