@@ -243,7 +243,8 @@ class Lease:
         while not self._stop.wait(self._settings.renew_every_s):
             try:
                 if not self.renew():
-                    self._log.error("migration lease lost: another apply took it over")
+                    # Not an error line of its own: the next fence raises LeaseLostError.
+                    self._log.info("migration lease lost: another apply took it over")
                     return
             except ROW_BUSY_ERRORS:
                 self._log.debug("lease row locked by this apply's migration transaction")
