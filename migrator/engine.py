@@ -74,6 +74,13 @@ change where the next one puts its tables. Both PostgreSQL and CockroachDB accep
 ALL leaves the role alone on PostgreSQL, hence RESET ROLE."""
 
 
+def local_lock_timeout_statement(seconds: float) -> sql.Composed:
+    """Bounds a migration's own lock waits for its transaction only (Migrator lock_timeout_s)."""
+    return sql.SQL("SET LOCAL lock_timeout = {}").format(
+        sql.Literal(f"{max(int(seconds * 1000), 1)}ms")
+    )
+
+
 @dataclass(frozen=True)
 class Target:
     """Where and as whom to migrate. Secrets are left out of repr()."""
@@ -385,11 +392,7 @@ class Migrator:
                 with work.transaction():
                     lease.fence(work)
                     if self._lock_timeout_s is not None:
-                        work.run(
-                            sql.SQL("SET LOCAL lock_timeout = {}").format(
-                                sql.Literal(f"{int(self._lock_timeout_s * 1000)}ms")
-                            )
-                        )
+                        work.run(local_lock_timeout_statement(self._lock_timeout_s))
                     for statement in statements:
                         current = statement
                         work.run_statement(statement.text)

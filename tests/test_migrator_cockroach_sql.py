@@ -25,7 +25,11 @@ from migrator.bootstrap import (
     zone_query,
     zone_statement,
 )
-from migrator.engine import COCKROACH_SESSION_SETTINGS, SESSION_RESET
+from migrator.engine import (
+    COCKROACH_SESSION_SETTINGS,
+    SESSION_RESET,
+    local_lock_timeout_statement,
+)
 from migrator.history import (
     HISTORY_DDL,
     LOCK_DDL,
@@ -91,6 +95,7 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "current lease": CURRENT_SQL,
     **{f"session setting {i}": s for i, s in enumerate(COCKROACH_SESSION_SETTINGS)},
     **{f"session reset {i}": s for i, s in enumerate(SESSION_RESET)},
+    "migration lock timeout": local_lock_timeout_statement(2.5),
     **{
         f"lease session setting {i}": s
         for i, s in enumerate(lease_session_settings(LeaseSettings()))
