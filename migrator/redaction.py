@@ -87,19 +87,26 @@ def _redact_query(query: str, hidden: list[str]) -> str:
 
 
 def _redact_ports(authority: str, hidden: list[str]) -> str:
-    """Without an '@', `user:password` reads as `host:port`: mask any port that is not a number."""
-    shown = []
+    """Without an '@', `user:password` reads as `host:port`: from the first port that is not a
+    number on, the rest of the host list is masked (a password may hold ',' or ':')."""
+    offset = 0
     for spec in authority.split(","):
         host, colon, port = spec.rpartition(":") if not spec.endswith("]") else ("", "", spec)
         if colon and not port.isdigit():
-            hidden.append(port)
-            spec = f"{host}:{MASK}"
-        shown.append(spec)
-    return ",".join(shown)
+            start = offset + len(host) + 1
+            hidden.append(authority[start:])
+            return f"{authority[:start]}{MASK}"
+        offset += len(spec) + 1
+    return authority
 
 
 def _redact_uri(dsn: str, hidden: list[str]) -> str:
     scheme, rest, userinfo = _split_uri(dsn)
+    if userinfo is not None and any(c in userinfo for c in _UNSAFE_IN_USERINFO):
+        # Which '@' ends the user-info cannot be told (a '?' in the password, or an '@' in the
+        # query): show nothing after the scheme. dsn_problem refuses such a DSN anyway.
+        hidden.append(rest)
+        return f"{scheme}{MASK}"
     if userinfo is not None:
         user, colon, password = userinfo.partition(":")
         if colon:
@@ -171,12 +178,22 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def mask_quoted_values(message: str) -> str:
-    """A libpq conninfo message with every quoted value masked; option names stay readable."""
+    """A libpq conninfo message with every quoted value masked; option names stay readable.
+
+    A value holding a '"' itself breaks the pairing of quotes, so with an odd number of them
+    everything from the first quote to the last is masked.
+    """
+
+    def readable(inner: str) -> bool:
+        return inner in _libpq_keywords() or (len(inner) == 1 and not inner.isalnum())
+
+    if message.count('"') % 2:
+        first, last = message.find('"'), message.rfind('"')
+        return f'{message[:first]}"{MASK}"{message[last + 1 :]}'
 
     def mask(match: re.Match[str]) -> str:
         quote, inner = match.group(0)[0], match.group(0)[1:-1]
-        readable = inner in _libpq_keywords() or (len(inner) == 1 and not inner.isalnum())
-        return match.group(0) if readable else f"{quote}{MASK}{quote}"
+        return match.group(0) if readable(inner) else f"{quote}{MASK}{quote}"
 
     return _QUOTED.sub(mask, message)
 
@@ -231,8 +248,8 @@ def dsn_problem(dsn: str) -> str | None:
     try:
         conninfo_to_dict(dsn)
     except Exception as exc:
-        reason = mask_quoted_values(str(exc).strip()) or type(exc).__name__
-        return f"libpq cannot parse it ({scrub(reason, dsn_secrets(dsn))})"
+        reason = mask_quoted_values(redact_message(str(exc).strip(), dsn))
+        return f"libpq cannot parse it ({redact_message(reason, dsn) or type(exc).__name__})"
     return None
 
 

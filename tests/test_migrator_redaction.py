@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
 
 from migrator import ConnectionFailedError, Target
@@ -125,3 +127,29 @@ def test_target_refusing_a_dsn_never_shows_the_password(dsn: str) -> None:
     with pytest.raises(ValueError, match="is not valid") as caught:
         Target(admin_dsn=dsn)
     assert SECRET_MARKER not in str(caught.value)
+
+
+PASSWORD_TAIL = st.text(
+    alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]) | st.sampled_from("\t\n"),
+    max_size=12,
+)
+SHAPES = (
+    "postgresql://admin:{pw}@127.0.0.1:1/db",
+    "postgresql://127.0.0.1:1/db?user=admin&password={pw}&sslmode=disable",
+    "host=127.0.0.1 port=1 user=admin password={pw} dbname=db",
+    "host=127.0.0.1 port=1 password='{pw}' dbname=db",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=PASSWORD_TAIL, head=PASSWORD_TAIL, shape=st.sampled_from(SHAPES))
+def test_no_password_survives_any_message_whatever_it_holds(
+    head: str, tail: str, shape: str
+) -> None:
+    dsn = shape.format(pw=f"{head}{SECRET_MARKER}{tail}")
+    shown = [redact_dsn(dsn), dsn_problem(dsn) or ""]
+    try:
+        connect(dsn, Counters(), options={"connect_timeout": "2"}).close()
+    except ConnectionFailedError as exc:
+        shown.append(str(exc))
+    assert not [text for text in shown if SECRET_MARKER in text]
