@@ -2,7 +2,7 @@
 
 Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
 certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
-directory, and every error is scrubbed of the DSN's password.
+directory, and every error shows the DSN only through migrator.redaction.
 
 The route to the server (``admin_route``): a DSN the operator configured is used as it is.
 Otherwise the DSN names the public Service, which resolves inside the cluster only: in a pod it
@@ -26,7 +26,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
-from migrator.redaction import dsn_secrets, redact_dsn, scrub
+from migrator.redaction import dsn_problem, redact_dsn, redact_message
 
 CONNECT_TIMEOUT_S = 10
 
@@ -113,6 +113,9 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
     dsn = optional_str(props, "admin_dsn")
     if dsn is None:
         raise AdminConnectionError("admin_dsn: an admin DSN is required")
+    problem = dsn_problem(dsn)
+    if problem is not None:
+        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
     with (
         admin_route(props) as route,
         tls_files(
@@ -130,7 +133,7 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
             )
             connection = psycopg.connect(conninfo, autocommit=True)
         except (psycopg.Error, ValueError) as error:
-            message = scrub(str(error), dsn_secrets(dsn))
+            message = redact_message(str(error), dsn)
             raise AdminConnectionError(
                 f"cannot connect to {redact_dsn(dsn)} through {route.via}: {message}"
             ) from None

@@ -17,7 +17,7 @@ import pulumi.dynamic as dynamic
 from pulumi.runtime import rpc
 
 from components.admin_connection import AdminConnectionError, admin_connection, is_cockroachdb
-from migrator.redaction import scrub
+from migrator.redaction import redact_message
 
 SCHEDULE_LABEL = "openalgo_backup"
 SECRET_KEYS = ("destination", "admin_dsn", "ca_cert", "client_cert", "client_key")
@@ -93,6 +93,7 @@ class BackupScheduleProvider(dynamic.ResourceProvider):
     @staticmethod
     def _run(props: Mapping[str, Any], *, drop_only: bool) -> str:
         destination = str(props["destination"])
+        dsn = props.get("admin_dsn")
         try:
             with admin_connection(props) as connection:
                 if not is_cockroachdb(connection):
@@ -113,9 +114,10 @@ class BackupScheduleProvider(dynamic.ResourceProvider):
         except AdminConnectionError as error:
             raise BackupScheduleError(str(error)) from None
         except Exception as error:
-            raise BackupScheduleError(
-                f"backup schedule: {scrub(str(error), (destination,))}"
-            ) from None
+            message = redact_message(
+                str(error), dsn if isinstance(dsn, str) else "", (destination,)
+            )
+            raise BackupScheduleError(f"backup schedule: {message}") from None
 
 
 class BackupScheduleResource(dynamic.Resource, module="openalgo", name="BackupSchedule"):

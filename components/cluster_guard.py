@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime import rpc
@@ -21,6 +22,7 @@ from components.admin_connection import AdminConnectionError, admin_connection, 
 from components.names import STATEFULSET
 from components.scaling import removed_ordinals, scaling_refusals
 from components.upgrades import parse_version, upgrade_refusals
+from migrator.redaction import redact_message
 
 SECRET_KEYS = ("admin_dsn", "ca_cert", "client_cert", "client_key")
 INPUT_KEYS = (
@@ -160,6 +162,10 @@ class ClusterGuardProvider(dynamic.ResourceProvider):
                 return actions
         except AdminConnectionError as error:
             raise ClusterGuardError(str(error)) from None
+        except psycopg.Error as error:
+            dsn = news.get("admin_dsn")
+            message = redact_message(str(error), dsn if isinstance(dsn, str) else "")
+            raise ClusterGuardError(f"cluster guard: {message}") from None
 
     @staticmethod
     def _wait_for_decommission(

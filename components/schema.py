@@ -51,8 +51,10 @@ from migrator import (
     load_migrations,
     migrations_from_texts,
 )
-from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
+from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE, role_name_problem
 from migrator.discovery import MIGRATION_ID, manifest_digest
+from migrator.placeholders import DEFAULT_APP_USER
+from migrator.redaction import dsn_problem, redact_dsn
 from migrator.results import ApplyResult, CompanionStatus
 
 COMPONENT_TYPE = "openalgo:cockroachdb:SchemaMigrations"
@@ -90,9 +92,13 @@ class SchemaMigrationError(Exception):
 
 
 def sql_bundle(migrations: MigrationSet) -> SqlBundle:
-    return tuple(
-        (m.id, m.portable.text, m.companion.text if m.companion else None) for m in migrations
-    )
+    """The files as written: the provider renders placeholders for the app user it is given."""
+    return migrations.sources
+
+
+def _app_user(props: Mapping[str, Any]) -> str:
+    value = props.get("app_user")
+    return value if isinstance(value, str) and value else DEFAULT_APP_USER
 
 
 def migration_manifest(migrations: MigrationSet) -> list[dict[str, str]]:
@@ -158,17 +164,25 @@ def check_inputs(
     if declared is None:
         failures.append(("migrations", "must be a list of {id, checksum} entries"))
     else:
-        failures += [("migrations", reason) for reason in _manifest_problems(declared, bundle)]
+        failures += [
+            ("migrations", reason)
+            for reason in _manifest_problems(declared, bundle, _app_user(news))
+        ]
         digest = news.get("migrations_digest")
         if isinstance(digest, str) and digest != manifest_digest(declared):
             failures.append(("migrations_digest", "does not match the migrations list"))
         previous = _manifest_pairs(olds.get("migrations")) or []
         refusals = edited_applied(previous, declared) + removed_applied(previous, declared)
         failures += [("migrations", reason) for reason in refusals]
+    dsn = news.get("admin_dsn")
+    if isinstance(dsn, str) and dsn and (problem := dsn_problem(dsn)) is not None:
+        failures.append(("admin_dsn", f"{redact_dsn(dsn)} is not valid: {problem}"))
     for key in ("database", "app_user"):
         value = news.get(key)
         if isinstance(value, str) and not IDENTIFIER.match(value):
             failures.append((key, f"{value!r} is not allowed: use {IDENTIFIER_RULE}"))
+        elif key == "app_user" and isinstance(value, str) and (why := role_name_problem(value)):
+            failures.append((key, why))
     factor = news.get("replication_factor")
     if factor is not None and isinstance(factor, int | float) and factor < 1:
         failures.append(("replication_factor", f"{factor} is not allowed: use 1 or more"))
@@ -177,7 +191,9 @@ def check_inputs(
     return failures
 
 
-def _manifest_problems(declared: Sequence[tuple[str, str]], bundle: SqlBundle) -> list[str]:
+def _manifest_problems(
+    declared: Sequence[tuple[str, str]], bundle: SqlBundle, app_user: str
+) -> list[str]:
     problems: list[str] = []
     ids = [migration_id for migration_id, _ in declared]
     if len(set(ids)) != len(ids):
@@ -186,7 +202,7 @@ def _manifest_problems(declared: Sequence[tuple[str, str]], bundle: SqlBundle) -
         problems.append("ids must be in increasing order")
     problems += [f"{i}: not a valid migration id" for i in ids if not MIGRATION_ID.match(i)]
     try:
-        bundled = {m.id: m.checksum for m in migrations_from_texts(bundle)}
+        bundled = {m.id: m.checksum for m in migrations_from_texts(bundle, app_user)}
     except InvalidMigrationsError as exc:
         return [*problems, *exc.problems]
     for migration_id, checksum in declared:
@@ -250,12 +266,12 @@ def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]
             target = Target(
                 admin_dsn=dsn,
                 database=str(props.get("database", "openalgo")),
-                app_user=str(props.get("app_user", "openalgo")),
+                app_user=_app_user(props),
                 app_password=optional_str(props, "app_password"),
                 replication_factor=int(factor) if factor is not None else None,
                 connect_options={**connect_options(dsn, tls), **route.options},
             )
-            migrations = migrations_from_texts(bundle)
+            migrations = migrations_from_texts(bundle, target.app_user)
         except (ValueError, InvalidMigrationsError) as exc:
             raise SchemaMigrationError(str(exc)) from None
         lease = LeaseSettings(wait_s=float(wait)) if isinstance(wait, int | float) else None
@@ -300,7 +316,7 @@ def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
         **_secret_outputs(props),
         **state,
         "last_applied": list(result.applied_ids),
-        "statements_executed": result.ddl_statements,
+        "statements_executed": result.ddl_statements + result.other_statements,
     }
 
 
@@ -447,7 +463,7 @@ class SchemaMigrations(pulumi.ComponentResource):
             raise ValueError(
                 f"SchemaMigrations {name}: allow_drop=True is not allowed on a production stack"
             )
-        migrations = load_migrations(args.migrations_dir)
+        migrations = load_migrations(args.migrations_dir, app_user=args.app_user)
         super().__init__(COMPONENT_TYPE, name, None, opts)
         resource = SchemaMigrationsResource(
             SchemaMigrationsProvider(sql_bundle(migrations)),

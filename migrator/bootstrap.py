@@ -85,6 +85,30 @@ def check_identifier(key: str, value: str) -> str:
     return value
 
 
+RESERVED_ROLES = frozenset(
+    {"public", "none", "current_user", "session_user", "current_role", "admin", "root", "node"}
+)
+"""Names GRANT reads as every role or the current one, or CockroachDB's built-in roles."""
+
+
+def role_name_problem(value: str) -> str | None:
+    """Why `value` cannot be the application role (a grant to it would reach other roles)."""
+    if value in RESERVED_ROLES or value.startswith("pg_"):
+        return (
+            f"{value!r} is reserved (PUBLIC, CURRENT_USER, built-in and pg_ roles); "
+            "choose another application role"
+        )
+    return None
+
+
+def check_role_name(key: str, value: str) -> str:
+    check_identifier(key, value)
+    problem = role_name_problem(value)
+    if problem is not None:
+        raise ValueError(f"{key} {problem}")
+    return value
+
+
 @dataclass(frozen=True)
 class ServerFacts:
     """What bootstrap needs to know, read without writing anything."""

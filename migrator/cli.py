@@ -19,7 +19,7 @@ from migrator.errors import (
     MigratorError,
 )
 from migrator.lease import LeaseSettings
-from migrator.redaction import scrub
+from migrator.redaction import dsn_secrets, scrub
 from migrator.results import ApplyResult, Plan
 
 EXIT_OK = 0
@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="CockroachDB num_replicas for the database (reported as skipped elsewhere)",
     )
     common.add_argument(
-        "--lock-wait", type=float, default=300.0, metavar="SECONDS", help="wait for a busy lease"
+        "--lock-wait",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for a lease another apply holds; what it waits for is printed "
+        "while waiting",
     )
     common.add_argument("--lease", type=float, default=60.0, metavar="SECONDS", help="lease length")
     common.add_argument("--json", action="store_true", help="print a JSON document on stdout")
@@ -117,8 +122,7 @@ def _env(name: str, what: str) -> str:
     return value
 
 
-def _target(args: argparse.Namespace) -> Target:
-    dsn = args.dsn or _env(args.dsn_env, "no --dsn given")
+def _target(args: argparse.Namespace, dsn: str) -> Target:
     password = _env(args.app_password_env, "--app-password-env") if args.app_password_env else None
     try:
         return Target(
@@ -182,7 +186,9 @@ def render_result(result: ApplyResult) -> str:
     ]
     lines.append(
         f"{len(result.applied)} applied, {len(result.already_applied)} already applied; "
-        f"{result.ddl_statements} DDL statements, {result.round_trips} round trips"
+        f"{_count(result.ddl_statements, 'DDL statement')}, "
+        f"{_count(result.other_statements, 'other statement')}, "
+        f"{_count(result.round_trips, 'round trip')}"
     )
     return "\n".join(lines)
 
@@ -192,9 +198,11 @@ def _emit(out: TextIO, as_json: bool, document: dict[str, Any], text: str) -> No
 
 
 def _error(out: TextIO, err: TextIO, as_json: bool, kind: str, message: str, code: int) -> int:
+    """Print the error once: in the JSON document with --json, else on stderr."""
     if as_json:
         out.write(json.dumps({"error": kind, "message": message, "exit_code": code}) + "\n")
-    err.write(f"error: {message}\n")
+    else:
+        err.write(f"error: {message}\n")
     return code
 
 
@@ -220,7 +228,9 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
 def _run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     secrets: tuple[str, ...] = ()
     try:
-        target = _target(args)
+        dsn = args.dsn or _env(args.dsn_env, "no --dsn given")
+        secrets = dsn_secrets(dsn)
+        target = _target(args, dsn)
         secrets = target.secrets
         lease = LeaseSettings(duration_s=args.lease, wait_s=args.lock_wait)
         migrator = Migrator(target, load_migrations(args.dir), lease=lease)

@@ -9,6 +9,7 @@ into LF so a checkout's line endings do not count as an edit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.errors import InvalidMigrationsError
+from migrator.placeholders import DEFAULT_APP_USER, render
 from migrator.splitting import SqlSyntaxError, Statement, leading_keywords, split_statements
+from migrator.statements import session_identity_refusal, transaction_refusal
 
 MIGRATION_ID = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)$")
 PORTABLE_SUFFIX = ".sql"
@@ -40,11 +43,14 @@ _TRANSACTION_CONTROL = frozenset(
 
 @dataclass(frozen=True)
 class SqlFile:
-    """One file of a migration: its name, normalized text and statements."""
+    """One file of a migration: its name, its text as written (`source`), that text with its
+    placeholders filled in (`text`, what runs and is hashed) and the statements of `text`."""
 
     name: str
+    source: str
     text: str
     statements: tuple[Statement, ...]
+    uses_placeholders: bool
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,19 @@ class Migration:
     def companion_statements(self) -> tuple[Statement, ...]:
         return self.companion.statements if self.companion else ()
 
+    @property
+    def uses_placeholders(self) -> bool:
+        return self.portable.uses_placeholders or bool(
+            self.companion and self.companion.uses_placeholders
+        )
+
 
 @dataclass(frozen=True)
 class MigrationSet:
-    """Migrations in strictly increasing version order."""
+    """Migrations in strictly increasing version order, rendered for `app_user`."""
 
     migrations: tuple[Migration, ...]
+    app_user: str = DEFAULT_APP_USER
 
     def __iter__(self) -> Iterator[Migration]:
         return iter(self.migrations)
@@ -84,6 +97,19 @@ class MigrationSet:
 
     def get(self, migration_id: str) -> Migration | None:
         return next((m for m in self.migrations if m.id == migration_id), None)
+
+    @property
+    def sources(self) -> tuple[tuple[str, str, str | None], ...]:
+        """(id, portable text, companion text) as written, placeholders unfilled."""
+        return tuple(
+            (m.id, m.portable.source, m.companion.source if m.companion else None) for m in self
+        )
+
+    def for_app_user(self, app_user: str) -> MigrationSet:
+        """The same files rendered for another application role (checksums follow)."""
+        if app_user == self.app_user:
+            return self
+        return migrations_from_texts(self.sources, app_user=app_user)
 
     @property
     def digest(self) -> str:
@@ -119,12 +145,25 @@ def compute_checksum(portable_text: str, companion_text: str | None) -> str:
     return digest.hexdigest()
 
 
-def _parse_file(file_name: str, text: str, problems: list[str]) -> SqlFile:
+def _parse_file(
+    file_name: str, source: str, problems: list[str], *, in_transaction: bool, app_user: str
+) -> SqlFile:
+    """Statements of one file, placeholders filled in; `in_transaction` files (the portable
+    ones) also refuse statements that cannot run inside a transaction block."""
+    rendered = render(file_name, source, app_user)
+    problems.extend(rendered.problems)
+    sql_file = SqlFile(
+        name=file_name,
+        text=rendered.text,
+        statements=(),
+        source=source,
+        uses_placeholders=rendered.uses_placeholders,
+    )
     try:
-        statements = split_statements(text)
+        statements = split_statements(rendered.text)
     except SqlSyntaxError as exc:
         problems.append(f"{file_name}: {exc}")
-        return SqlFile(name=file_name, text=text, statements=())
+        return sql_file
     for statement in statements:
         if statement.text.startswith("\\"):
             problems.append(
@@ -139,23 +178,39 @@ def _parse_file(file_name: str, text: str, problems: list[str]) -> SqlFile:
                 f"{' '.join(words)!r} is not allowed; the engine wraps each migration "
                 "in its own transaction"
             )
-    return SqlFile(name=file_name, text=text, statements=statements)
+        refusals = [session_identity_refusal(statement.text)]
+        if in_transaction:
+            refusals.append(transaction_refusal(statement.text))
+        problems += [f"{file_name}: line {statement.line}: {r}" for r in refusals if r]
+    return dataclasses.replace(sql_file, statements=statements)
 
 
 def build_migration(
-    migration_id: str, portable_text: str, companion_text: str | None
+    migration_id: str,
+    portable_text: str,
+    companion_text: str | None,
+    app_user: str = DEFAULT_APP_USER,
 ) -> tuple[Migration, list[str]]:
-    """A migration from already-normalized file texts, plus the problems found in them."""
+    """A migration from already-normalized file texts, plus the problems found in them; the
+    checksum covers the texts as rendered for `app_user`."""
     problems: list[str] = []
     portable_name = migration_id + PORTABLE_SUFFIX
     match = MIGRATION_ID.match(migration_id)
     if match is None:
         problems.append(f"{portable_name}: file name must be {ID_RULE}")
-    portable = _parse_file(portable_name, portable_text, problems)
+    portable = _parse_file(
+        portable_name, portable_text, problems, in_transaction=True, app_user=app_user
+    )
     companion = (
         None
         if companion_text is None
-        else _parse_file(migration_id + COMPANION_SUFFIX, companion_text, problems)
+        else _parse_file(
+            migration_id + COMPANION_SUFFIX,
+            companion_text,
+            problems,
+            in_transaction=False,
+            app_user=app_user,
+        )
     )
     if not portable.statements and not (companion and companion.statements):
         problems.append(f"{portable_name}: contains no SQL statements")
@@ -164,7 +219,7 @@ def build_migration(
         version=int(match.group("version")) if match else -1,
         portable=portable,
         companion=companion,
-        checksum=compute_checksum(portable_text, companion_text),
+        checksum=compute_checksum(portable.text, companion.text if companion else None),
     )
     return migration, problems
 
@@ -186,13 +241,16 @@ def _ordering_problems(migrations: Sequence[Migration]) -> list[str]:
     return problems
 
 
-def migrations_from_texts(files: Sequence[tuple[str, str, str | None]]) -> MigrationSet:
-    """Migrations from (id, portable text, companion text) triples, validated like a directory."""
+def migrations_from_texts(
+    files: Sequence[tuple[str, str, str | None]], app_user: str = DEFAULT_APP_USER
+) -> MigrationSet:
+    """Migrations from (id, portable text, companion text) triples, validated like a directory
+    and rendered for `app_user`."""
     problems: list[str] = []
     migrations: list[Migration] = []
     previous: Migration | None = None
     for migration_id, portable_text, companion_text in files:
-        migration, found = build_migration(migration_id, portable_text, companion_text)
+        migration, found = build_migration(migration_id, portable_text, companion_text, app_user)
         problems.extend(found)
         if previous is not None and 0 <= migration.version < previous.version:
             problems.append(
@@ -204,11 +262,25 @@ def migrations_from_texts(files: Sequence[tuple[str, str, str | None]]) -> Migra
     problems.extend(_ordering_problems(migrations))
     if problems:
         raise InvalidMigrationsError(problems)
-    return MigrationSet(tuple(migrations))
+    return MigrationSet(tuple(migrations), app_user)
 
 
-def load_migrations(directory: str | Path) -> MigrationSet:
-    """Every migration in `directory`, sorted by version; all problems reported at once."""
+def _extension_case_problem(file_name: str) -> str | None:
+    """A `.SQL` or `.Crdb.Sql` file would otherwise be skipped without a word."""
+    lowered = file_name.lower()
+    suffix = COMPANION_SUFFIX if lowered.endswith(COMPANION_SUFFIX) else PORTABLE_SUFFIX
+    if file_name.endswith(suffix):
+        return None
+    fixed = file_name[: -len(suffix)] + suffix
+    return (
+        f"{file_name}: the extension must be lower-case {PORTABLE_SUFFIX} or {COMPANION_SUFFIX}; "
+        f"rename it to {fixed}"
+    )
+
+
+def load_migrations(directory: str | Path, app_user: str = DEFAULT_APP_USER) -> MigrationSet:
+    """Every migration in `directory`, sorted by version and rendered for `app_user`; all
+    problems reported at once."""
     root = Path(directory)
     if not root.is_dir():
         raise InvalidMigrationsError(
@@ -218,7 +290,10 @@ def load_migrations(directory: str | Path) -> MigrationSet:
     companions: dict[str, Path] = {}
     problems: list[str] = []
     for path in sorted(root.iterdir()):
-        if not path.is_file() or not path.name.endswith(PORTABLE_SUFFIX):
+        if not path.is_file() or not path.name.lower().endswith(PORTABLE_SUFFIX):
+            continue
+        if (wrong_case := _extension_case_problem(path.name)) is not None:
+            problems.append(wrong_case)
             continue
         if path.name.endswith(COMPANION_SUFFIX):
             companions[path.name.removesuffix(COMPANION_SUFFIX)] = path
@@ -248,7 +323,7 @@ def load_migrations(directory: str | Path) -> MigrationSet:
             continue
         triples.append((stem, portable_text, companion_text))
     try:
-        migration_set = migrations_from_texts(triples)
+        migration_set = migrations_from_texts(triples, app_user)
     except InvalidMigrationsError as exc:
         problems.extend(exc.problems)
         migration_set = MigrationSet(())

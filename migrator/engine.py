@@ -27,6 +27,7 @@ from migrator.bootstrap import (
     BootstrapPlan,
     ServerFacts,
     check_identifier,
+    check_role_name,
     drop_database_statement,
     plan_bootstrap,
     read_facts,
@@ -50,8 +51,9 @@ from migrator.history import (
     tables_present,
 )
 from migrator.lease import Lease, LeaseSettings
+from migrator.placeholders import DEFAULT_APP_USER
 from migrator.planning import make_plan, skipped_entry
-from migrator.redaction import dsn_secrets, scrub
+from migrator.redaction import dsn_problem, dsn_secrets, redact_dsn, scrub
 from migrator.results import (
     AppliedMigration,
     ApplyResult,
@@ -66,6 +68,17 @@ from migrator.splitting import Statement
 SERIALIZATION_ATTEMPTS = 3
 COCKROACH_SESSION_SETTINGS: tuple[LiteralString, ...] = ("SET autocommit_before_ddl = false",)
 """CockroachDB 25.x commits before each DDL by default; a migration must stay one transaction."""
+SESSION_RESET: tuple[LiteralString, ...] = ("RESET ALL", "RESET ROLE")
+"""Run before each migration, so a `SET search_path` (or any setting) in one migration cannot
+change where the next one puts its tables. Both PostgreSQL and CockroachDB accept these; RESET
+ALL leaves the role alone on PostgreSQL, hence RESET ROLE."""
+
+
+def local_lock_timeout_statement(seconds: float) -> sql.Composed:
+    """Bounds a migration's own lock waits for its transaction only (Migrator lock_timeout_s)."""
+    return sql.SQL("SET LOCAL lock_timeout = {}").format(
+        sql.Literal(f"{max(int(seconds * 1000), 1)}ms")
+    )
 
 
 @dataclass(frozen=True)
@@ -74,14 +87,17 @@ class Target:
 
     admin_dsn: str = field(repr=False)
     database: str = "openalgo"
-    app_user: str = "openalgo"
+    app_user: str = DEFAULT_APP_USER
     app_password: str | None = field(default=None, repr=False)
     replication_factor: int | None = None
     connect_options: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        problem = dsn_problem(self.admin_dsn)
+        if problem is not None:
+            raise ValueError(f"admin DSN {redact_dsn(self.admin_dsn)} is not valid: {problem}")
         check_identifier("database", self.database)
-        check_identifier("app_user", self.app_user)
+        check_role_name("app_user", self.app_user)
         if self.replication_factor is not None and self.replication_factor < 1:
             raise ValueError(
                 f"replication_factor {self.replication_factor} is not allowed: use 1 or more"
@@ -137,7 +153,7 @@ class Migrator:
         logger: logging.Logger | None = None,
     ) -> None:
         self.target = target
-        self.migrations = migrations
+        self.migrations = migrations.for_app_user(target.app_user)
         self._lease_settings = lease or LeaseSettings()
         self._application_name = application_name
         self._lock_timeout_s = lock_timeout_s
@@ -164,7 +180,10 @@ class Migrator:
             )
             if exists:
                 admin.close()
-                raise on_target from None
+                try:  # another apply may have created it between the two checks
+                    return self._connect(counters, target_database=True), True
+                except ConnectionFailedError:
+                    raise on_target from None
             return admin, False
 
     def _read_state(self, session: Session, on_target: bool) -> _State:
@@ -257,9 +276,6 @@ class Migrator:
                 work = self._connect(counters, target_database=True)
                 sessions.append(work)
             done += create_tables(work, history=not state.history_table, lock=not state.lock_table)
-            if dialect is Dialect.COCKROACHDB:
-                for setting in COCKROACH_SESSION_SETTINGS:
-                    work.run(setting)
             lease_session = self._connect(counters, target_database=True)
             sessions.append(lease_session)
             runs: list[MigrationRun] = []
@@ -282,7 +298,7 @@ class Migrator:
                         runs.append(self._apply_one(work, lease, migration, dialect, applied_by))
                     for migration_id in plan.resume_companions:
                         row = next(r for r in history if r.id == migration_id)
-                        runs.append(self._resume_companion(work, lease, row))
+                        runs.append(self._resume_companion(work, lease, row, dialect))
                 except MigrationFailedError as exc:
                     exc.partial = self._result(plan, tuple(done), tuple(runs), counters)
                     raise
@@ -344,6 +360,7 @@ class Migrator:
             skipped_companions=skipped,
             drift=plan.drift,
             ddl_statements=counters.ddl_statements,
+            other_statements=counters.other_statements,
             round_trips=counters.round_trips,
             connections=counters.connections,
         )
@@ -365,24 +382,24 @@ class Migrator:
         else:
             companion_status = CompanionStatus.SKIPPED
         self._log.info("applying %s (%d statements)", migration.file_name, len(statements))
+        self._reset_session(work, dialect, migration)
         started = time.monotonic()
         for attempt in range(1, SERIALIZATION_ATTEMPTS + 1):
             started = time.monotonic()
             current: Statement | None = None
+            step = "before its first statement, while checking the migration lease"
             try:
                 with work.transaction():
                     lease.fence(work)
                     if self._lock_timeout_s is not None:
-                        work.run(
-                            sql.SQL("SET LOCAL lock_timeout = {}").format(
-                                sql.Literal(f"{int(self._lock_timeout_s * 1000)}ms")
-                            )
-                        )
+                        work.run(local_lock_timeout_statement(self._lock_timeout_s))
                     for statement in statements:
                         current = statement
-                        work.run(statement.text, ddl=True)
+                        work.run_statement(statement.text)
                     current = None
+                    step = "after its last statement, while extending the migration lease"
                     lease.fence(work)
+                    step = f"after its last statement, while recording it in {HISTORY_TABLE}"
                     record_applied(
                         work,
                         migration_id=migration.id,
@@ -394,11 +411,12 @@ class Migrator:
                         companion_statements=len(companion),
                         companion_status=companion_status,
                     )
+                    step = "at COMMIT"
                 break
             except psycopg.errors.SerializationFailure as exc:
                 if attempt == SERIALIZATION_ATTEMPTS:
                     raise self._failure(
-                        migration, migration.file_name, statements, current, exc
+                        migration, migration.file_name, statements, current, exc, step=step
                     ) from None
                 self._log.warning(
                     "%s: serialization conflict, retrying (%d/%d)",
@@ -408,7 +426,7 @@ class Migrator:
                 )
             except psycopg.Error as exc:
                 raise self._failure(
-                    migration, migration.file_name, statements, current, exc
+                    migration, migration.file_name, statements, current, exc, step=step
                 ) from None
         duration_ms = int((time.monotonic() - started) * 1000)
         if companion_status is CompanionStatus.SKIPPED:
@@ -431,8 +449,30 @@ class Migrator:
             duration_ms=duration_ms,
         )
 
-    def _resume_companion(self, work: Session, lease: Lease, row: AppliedMigration) -> MigrationRun:
+    def _reset_session(self, work: Session, dialect: Dialect, migration: Migration) -> None:
+        """Every migration starts from the session's connect-time settings."""
+        try:
+            for statement in SESSION_RESET:
+                work.run(statement)
+            if dialect is Dialect.COCKROACHDB:
+                for setting in COCKROACH_SESSION_SETTINGS:
+                    work.run(setting)
+        except psycopg.Error as exc:
+            raise self._failure(
+                migration,
+                migration.file_name,
+                migration.portable.statements,
+                None,
+                exc,
+                step="before its first statement, while resetting the session",
+                note=f"{migration.id} was not started; migrations applied before it stay recorded",
+            ) from None
+
+    def _resume_companion(
+        self, work: Session, lease: Lease, row: AppliedMigration, dialect: Dialect
+    ) -> MigrationRun:
         migration = self._migration(row.id)
+        self._reset_session(work, dialect, migration)
         self._log.info(
             "resuming %s at statement %d",
             skipped_entry(migration).file_name,
@@ -458,7 +498,7 @@ class Migrator:
                 lease.fence(work)
             started = time.monotonic()
             try:
-                work.run(statement.text, ddl=True)
+                work.run_statement(statement.text)
             except psycopg.Error as exc:
                 raise self._failure(
                     migration,
@@ -491,12 +531,14 @@ class Migrator:
         exc: psycopg.Error,
         *,
         note: str | None = None,
+        step: str = "at COMMIT",
     ) -> MigrationFailedError:
+        """The error for `statement`, or, when None, for the engine's own `step` around it."""
         secrets = self.target.secrets
         server = exc.diag.message_primary or str(exc).strip() or type(exc).__name__
         state = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
         if statement is None:
-            where = "failed at COMMIT"
+            where = f"failed {step}"
             detail = ""
         else:
             where = f"statement {statement.index} of {len(statements)} (line {statement.line})"
@@ -510,7 +552,6 @@ class Migrator:
             note or f"{migration.id} was rolled back; migrations applied before it stay recorded"
         )
         message = scrub(message, secrets)
-        self._log.error("%s", message)
         return MigrationFailedError(
             message,
             migration_id=migration.id,

@@ -7,6 +7,12 @@ connection while migrations run, and every migration transaction re-checks (and 
 as its first statement, which also row-locks it until commit: a takeover cannot slip in while a
 migration is being written. The transaction extends the lease again just before it commits, from
 the clock at that moment, so a migration that ran longer than the lease leaves a live one behind.
+
+Every wait is bounded on the server too. The lease session runs with a short lock_timeout and a
+statement_timeout, so a claim never queues behind the row lock of a transaction a killed apply
+left open, and a renewal that could not get the row in time is cancelled by the server instead
+of extending the lease later, after its process is gone. While it waits, acquire() says what it
+waits for: a live lease (whose, and until when) or a row locked by an open transaction.
 """
 
 from __future__ import annotations
@@ -18,9 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import errors, sql
 
 from migrator.errors import LeaseLostError, LockUnavailableError
 from migrator.session import Session
+
+ROW_BUSY_ERRORS = (errors.LockNotAvailable, errors.QueryCanceled)
+"""lock_timeout (55P03) or statement_timeout (57014) on the lease session: the row is locked."""
+ROW_LOCKED = (
+    "its row is locked by another session's open transaction: a migration running now, or one "
+    "a killed apply left open until the server notices its client is gone"
+)
 
 CLAIM_SQL = (
     "INSERT INTO public.schema_migrations_lock AS l (id, holder, acquired_at, expires_at) "
@@ -39,6 +53,7 @@ RELEASE_SQL = (
     "UPDATE public.schema_migrations_lock SET holder = NULL, expires_at = now() "
     "WHERE id = 1 AND holder = %(holder)s"
 )
+LOCK_TABLE_NAME = "public.schema_migrations_lock"
 CURRENT_SQL = (
     "SELECT holder, expires_at, expires_at < now() FROM public.schema_migrations_lock WHERE id = 1"
 )
@@ -46,21 +61,49 @@ CURRENT_SQL = (
 
 @dataclass(frozen=True)
 class LeaseSettings:
-    """Lease length, how long to wait for a busy lease, and how often to poll and renew."""
+    """Lease length, how long to wait for a busy lease, how often to poll, renew and report.
+
+    row_lock_timeout_s bounds how long one lease statement waits for the row lock, and
+    statement_timeout_s any lease statement, on the server; progress_every_s is how often a
+    waiting apply says that it still waits.
+    """
 
     duration_s: float = 60.0
     wait_s: float = 300.0
     poll_s: float = 0.5
+    row_lock_timeout_s: float = 1.0
+    statement_timeout_s: float = 10.0
+    progress_every_s: float = 10.0
 
     @property
     def renew_every_s(self) -> float:
         return self.duration_s / 3
 
     def __post_init__(self) -> None:
-        for name in ("duration_s", "wait_s", "poll_s"):
+        for name in (
+            "duration_s",
+            "wait_s",
+            "poll_s",
+            "row_lock_timeout_s",
+            "statement_timeout_s",
+            "progress_every_s",
+        ):
             value = getattr(self, name)
             if not value >= 0 or (name != "wait_s" and value == 0):
                 raise ValueError(f"LeaseSettings.{name} must be a positive number, got {value!r}")
+
+
+def _milliseconds(seconds: float) -> sql.Literal:
+    """A timeout as the server reads it; at least 1 ms, since 0 would mean no limit at all."""
+    return sql.Literal(f"{max(int(seconds * 1000), 1)}ms")
+
+
+def lease_session_settings(settings: LeaseSettings) -> tuple[sql.Composed, ...]:
+    """SET statements of the lease session: bounded lock and statement waits (both dialects)."""
+    return (
+        sql.SQL("SET lock_timeout = {}").format(_milliseconds(settings.row_lock_timeout_s)),
+        sql.SQL("SET statement_timeout = {}").format(_milliseconds(settings.statement_timeout_s)),
+    )
 
 
 @dataclass(frozen=True)
@@ -106,38 +149,76 @@ class Lease:
             return False
         return bool(rows)
 
+    def prepare_session(self) -> None:
+        """Bound every lease statement on the server (see lease_session_settings)."""
+        with self._guard:
+            for statement in lease_session_settings(self._settings):
+                self._session.run(statement)
+
+    def _attempt(self) -> tuple[bool, LeaseHolder | None]:
+        """(claimed, holder seen before the claim); holder None when the row was locked."""
+        try:
+            before = self.current()
+            return self.try_acquire(), before
+        except ROW_BUSY_ERRORS:
+            return False, None
+
     def acquire(self) -> None:
-        """Claim the lease, waiting up to `wait_s` while a live lease is held by someone else."""
-        deadline = time.monotonic() + self._settings.wait_s
+        """Claim the lease, waiting up to `wait_s` while it is held by someone else, saying what
+        it waits for when it starts waiting and every `progress_every_s` after that."""
+        settings = self._settings
+        self.prepare_session()
+        started = time.monotonic()
+        deadline = started + settings.wait_s
+        next_report = started
         waited = False
         while True:
-            before = self.current()
-            if self.try_acquire():
-                if before.holder and before.holder != self.holder:
+            claimed, before = self._attempt()
+            if claimed:
+                if before is not None and before.holder and before.holder != self.holder:
                     self._log.warning(
                         "took over the expired migration lease of %s (expired %s)",
                         before.holder,
                         before.expires_at,
                     )
                 if waited:
-                    self._log.info("migration lease acquired after waiting")
+                    self._log.info(
+                        "migration lease acquired after waiting %.0fs", time.monotonic() - started
+                    )
                 return
-            if time.monotonic() >= deadline:
-                now = self.current()
-                raise LockUnavailableError(
-                    f"migration lease in table public.schema_migrations_lock is held by "
-                    f"{now.holder} until {now.expires_at}; waited {self._settings.wait_s:g}s. "
-                    "Another apply is running: let it finish, or wait for its lease to expire "
-                    "if that process is gone"
+            now = time.monotonic()
+            if now >= deadline:
+                raise LockUnavailableError(self._unavailable(before))
+            if now >= next_report:
+                self._log.warning(
+                    "waiting for the migration lease in table %s: %s; giving up in %.0fs",
+                    LOCK_TABLE_NAME,
+                    self._describe(before),
+                    deadline - now,
                 )
-            if not waited:
-                self._log.info(
-                    "waiting for the migration lease held by %s (expires %s)",
-                    before.holder,
-                    before.expires_at,
-                )
-                waited = True
-            time.sleep(min(self._settings.poll_s, max(deadline - time.monotonic(), 0)))
+                next_report = now + settings.progress_every_s
+            waited = True
+            time.sleep(min(settings.poll_s, max(deadline - time.monotonic(), 0)))
+
+    @staticmethod
+    def _describe(holder: LeaseHolder | None) -> str:
+        if holder is None:
+            return ROW_LOCKED
+        return f"held by {holder.holder} until {holder.expires_at}"
+
+    def _unavailable(self, holder: LeaseHolder | None) -> str:
+        waited = f"waited {self._settings.wait_s:g}s"
+        if holder is None:
+            return (
+                f"migration lease in table {LOCK_TABLE_NAME}: {ROW_LOCKED}; {waited}. "
+                "Re-run once that transaction has ended (on PostgreSQL, pg_stat_activity lists "
+                "it with application_name openalgo-migrator)"
+            )
+        return (
+            f"migration lease in table {LOCK_TABLE_NAME} is held by {holder.holder} until "
+            f"{holder.expires_at}; {waited}. Another apply is running: let it finish, or wait "
+            "for its lease to expire if that process is gone"
+        )
 
     def renew(self) -> bool:
         params = {"holder": self.holder, "seconds": self._settings.duration_s}
@@ -162,8 +243,11 @@ class Lease:
         while not self._stop.wait(self._settings.renew_every_s):
             try:
                 if not self.renew():
-                    self._log.error("migration lease lost: another apply took it over")
+                    # Not an error line of its own: the next fence raises LeaseLostError.
+                    self._log.info("migration lease lost: another apply took it over")
                     return
+            except ROW_BUSY_ERRORS:
+                self._log.debug("lease row locked by this apply's migration transaction")
             except psycopg.Error as exc:
                 self._log.warning("could not renew the migration lease: %s", exc.sqlstate)
 

@@ -33,13 +33,20 @@ def skipped_entry(migration: Migration) -> SkippedCompanion:
     )
 
 
-def checksum_refusal(migration: Migration, row: AppliedMigration) -> str:
+def checksum_refusal(migration: Migration, row: AppliedMigration, app_user: str) -> str:
     applied_at = row.applied_at.strftime("%Y-%m-%d %H:%M:%S%z")
-    return (
+    refusal = (
         f"{migration.file_name}: changed after it was applied (applied {applied_at} with "
         f"checksum {row.checksum[:12]}, the files now hash to {migration.checksum[:12]}); "
         "revert the edit and put the change in a new migration"
     )
+    if migration.uses_placeholders:
+        refusal += (
+            f". It uses {{{{app_user}}}}, here rendered for app user {app_user}: if only the "
+            "app user changed, keep the one it was applied for, or grant to the new role in a "
+            "new migration"
+        )
+    return refusal
 
 
 def make_plan(
@@ -62,7 +69,7 @@ def make_plan(
         row = applied_by_id.get(migration.id)
         if row is not None:
             if row.checksum != migration.checksum:
-                refusals.append(checksum_refusal(migration, row))
+                refusals.append(checksum_refusal(migration, row, migrations.app_user))
             elif (
                 dialect.runs_companions
                 and row.companion_status is CompanionStatus.PENDING

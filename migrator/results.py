@@ -148,7 +148,9 @@ class MigrationRun:
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What apply() did. `ddl_statements` counts every schema or role change it sent."""
+    """What apply() did. `ddl_statements` counts every schema or role change it sent (bootstrap
+    included), `other_statements` the migration statements that are not DDL (INSERT, UPDATE,
+    SET, ...); the engine's own bookkeeping counts in neither."""
 
     dialect: Dialect
     database: str
@@ -159,6 +161,7 @@ class ApplyResult:
     skipped_companions: tuple[SkippedCompanion, ...]
     drift: tuple[str, ...]
     ddl_statements: int
+    other_statements: int
     round_trips: int
     connections: int
 
@@ -182,6 +185,7 @@ class ApplyResult:
             "skipped_companions": [s.as_dict() for s in self.skipped_companions],
             "drift": list(self.drift),
             "ddl_statements": self.ddl_statements,
+            "other_statements": self.other_statements,
             "round_trips": self.round_trips,
             "connections": self.connections,
         }

@@ -12,7 +12,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from migrator.errors import ConnectionFailedError
-from migrator.redaction import redact_dsn, scrub
+from migrator.redaction import dsn_problem, redact_dsn, redact_message
+from migrator.statements import is_ddl
 
 Query = LiteralString | sql.Composed | sql.SQL
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -25,6 +26,7 @@ class Counters:
     connections: int = 0
     round_trips: int = 0
     ddl_statements: int = 0
+    other_statements: int = 0
 
 
 class Session:
@@ -49,6 +51,14 @@ class Session:
         if ddl:
             self.counters.ddl_statements += 1
         return self._conn.execute(query, params).rowcount
+
+    def run_statement(self, text: str) -> None:
+        """Execute one statement of a migration file, counted as DDL or as another statement."""
+        if is_ddl(text):
+            self.counters.ddl_statements += 1
+        else:
+            self.counters.other_statements += 1
+        self.run(text)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -79,18 +89,16 @@ def connect(
     if dbname is not None:
         overrides["dbname"] = dbname
     where = redact_dsn(dsn) + (f" (database {dbname})" if dbname else "")
-    try:
-        conninfo = make_conninfo(dsn, **overrides)
-    except psycopg.ProgrammingError as exc:
-        raise ConnectionFailedError(
-            f"invalid DSN {redact_dsn(dsn)}: {scrub(str(exc), secrets)}"
-        ) from None
+    problem = dsn_problem(dsn)
+    if problem is not None:
+        raise ConnectionFailedError(f"invalid DSN {redact_dsn(dsn)}: {problem}")
+    conninfo = make_conninfo(dsn, **overrides)
     if "connect_timeout" not in conninfo:
         conninfo = make_conninfo(conninfo, connect_timeout=10)
     try:
         conn = psycopg.connect(conninfo, autocommit=True)
     except psycopg.Error as exc:
-        reason = scrub(str(exc), secrets).strip()
+        reason = redact_message(str(exc), dsn, secrets).strip()
         raise ConnectionFailedError(f"cannot connect to {where}: {reason}") from None
     counters.connections += 1
     return Session(conn, counters)

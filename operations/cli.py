@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from migrator.redaction import dsn_secrets, redact_dsn, scrub
+from migrator.redaction import dsn_problem, redact_dsn, redact_message
 from operations.certs import (
     DEFAULT_WARN_DAYS,
     CertificateSourceError,
@@ -171,7 +171,10 @@ def run_status(args: argparse.Namespace, out: TextIO, err: TextIO, connector: Co
         dsn = _dsn(args)
     except UsageError as exc:
         return _error(out, err, args.json, "usage", str(exc), EXIT_USAGE)
-    secrets = dsn_secrets(dsn)
+    problem = dsn_problem(dsn)
+    if problem is not None:
+        message = f"invalid DSN {redact_dsn(dsn)}: {problem}"
+        return _error(out, err, args.json, "usage", message, EXIT_USAGE)
     try:
         with connector(dsn) as fetch:
             status = collect(fetch, args.database)
@@ -179,10 +182,10 @@ def run_status(args: argparse.Namespace, out: TextIO, err: TextIO, connector: Co
         return _error(out, err, args.json, "not-cockroachdb", str(exc), EXIT_FAILED)
     except psycopg.OperationalError as exc:
         message = f"cannot connect to {redact_dsn(dsn)} or lost the connection: {exc}"
-        return _error(out, err, args.json, "failed", scrub(message, secrets), EXIT_FAILED)
+        return _error(out, err, args.json, "failed", redact_message(message, dsn), EXIT_FAILED)
     except psycopg.Error as exc:
         message = f"query failed: {exc}"
-        return _error(out, err, args.json, "failed", scrub(message, secrets), EXIT_FAILED)
+        return _error(out, err, args.json, "failed", redact_message(message, dsn), EXIT_FAILED)
     verdict = assess(status)
     if args.json:
         out.write(json.dumps(status_document(status, verdict), indent=2) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +16,14 @@ from psycopg import sql
 from migrator import (
     ApplyRefusedError,
     CompanionStatus,
+    ConnectionFailedError,
     MigrationFailedError,
     Migrator,
     ServerError,
+    Target,
+    load_migrations,
 )
+from migrator.session import Counters, Session
 
 pytestmark = pytest.mark.postgres
 
@@ -350,3 +355,105 @@ def test_damaged_history_table_is_a_clear_server_error(
         f'applying migrations to {names.database}: column "applied_by" does not exist '
         "[SQLSTATE 42703]"
     )
+
+
+def test_apply_counts_ddl_and_other_statements_apart(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration(
+        "0002_seed",
+        "CREATE TABLE venues (id INT);\n"
+        + "".join(f"INSERT INTO venues VALUES ({n});\n" for n in range(3)),
+    )
+    result = migrator_for(names, migrations_dir).apply()
+    assert (result.ddl_statements, result.other_statements) == (1, 3)
+
+
+def test_failure_after_the_last_statement_names_the_engine_step_not_commit(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    write_migration("0002_trades", TRADES + "DROP TABLE public.schema_migrations_lock;\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        migrator_for(names, migrations_dir).apply()
+    assert "failed after its last statement, while extending the migration lease" in str(
+        caught.value
+    )
+
+
+def test_search_path_set_by_one_migration_does_not_move_the_next_ones_table(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration(
+        "0001_archive",
+        "CREATE SCHEMA archive;\n"
+        "SET search_path = archive, public;\n"
+        "CREATE TABLE old_orders (id INT);\n",
+    )
+    write_migration("0002_trades", TRADES)
+    migrator_for(names, migrations_dir).apply()
+    assert table_exists(pg_server, names.database, "trades")
+
+
+def test_setting_changed_by_one_migration_does_not_apply_to_the_next(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS + "SET statement_timeout = 50;\n")
+    write_migration("0002_slow", "SELECT pg_sleep(0.2);\n")
+    result = migrator_for(names, migrations_dir).apply()
+    assert result.applied_ids == ("0001_orders", "0002_slow")
+
+
+def test_database_created_by_a_concurrent_apply_between_checks_is_used(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, target_for: Callable[..., Target]
+) -> None:
+    (migrations_dir / "0001_orders.sql").write_text(ORDERS)
+
+    class RacedMigrator(Migrator):
+        """Another apply creates the database right after this one failed to connect to it."""
+
+        def _connect(self, counters: Counters, *, target_database: bool) -> Session:
+            try:
+                return super()._connect(counters, target_database=target_database)
+            except ConnectionFailedError:
+                if target_database and not database_exists(pg_server, names.database):
+                    admin_execute(
+                        pg_server,
+                        sql.SQL("CREATE DATABASE {}").format(sql.Identifier(names.database)),
+                    )
+                raise
+
+    result = RacedMigrator(target_for(names), load_migrations(migrations_dir)).apply()
+    assert result.applied_ids == ("0001_orders",)
+
+
+def test_applies_started_at_once_on_an_empty_server_all_succeed(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
+) -> None:
+    (migrations_dir / "0001_orders.sql").write_text(ORDERS)
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        migrator = migrator_for(names, migrations_dir)
+        start.wait()
+        try:
+            migrator.apply()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert history_ids(pg_server, names.database) == ["0001_orders"]

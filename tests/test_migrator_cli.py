@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, MigrationWriter, Names
+from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
+from pg_queries import database_exists
 from postgres_server import ServerInfo, free_port
 
 from migrator.cli import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, run
@@ -240,3 +242,66 @@ def test_module_entry_point_reads_the_dsn_from_the_environment(
     assert shown.returncode == EXIT_OK, shown.stderr
     assert "applied 0001_orders" in shown.stdout
     assert pg_server.admin_password not in shown.stdout + shown.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize("dsn", MALFORMED_DSNS.values(), ids=MALFORMED_DSNS.keys())
+def test_malformed_dsn_fails_without_printing_the_password(
+    dsn: str, as_json: bool, migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    json_flag = ["--json"] if as_json else []
+    outcome = cli("apply", "--dsn", dsn, "--dir", str(migrations_dir), *json_flag)
+    assert outcome.code in (EXIT_USAGE, EXIT_FAILED)
+    assert SECRET_MARKER not in outcome.out + outcome.err
+
+
+def test_malformed_dsn_is_a_usage_error_naming_the_rule(migrations_dir: Path) -> None:
+    outcome = cli(
+        "plan", "--dsn", "postgresql://admin:SEKRETpw%zz@h/db", "--dir", str(migrations_dir)
+    )
+    assert outcome.code == EXIT_USAGE
+    assert outcome.err == (
+        "error: admin DSN postgresql://admin:***@h/db is not valid: the user name or password "
+        "holds a '%' not followed by two hex digits; write a literal '%' as %25\n"
+    )
+
+
+@pytest.mark.postgres
+def test_failed_migration_error_is_printed_once(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT REFERENCES nowhere (id));")
+    outcome = cli("apply", *base_args)
+    assert outcome.err.count("0001_orders.sql: statement 1 of 1") == 1
+
+
+@pytest.mark.postgres
+def test_json_error_is_printed_only_in_the_document(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT REFERENCES nowhere (id));")
+    outcome = cli("apply", "--json", *base_args)
+    assert (outcome.err, json.loads(outcome.out)["error"]) == ("", "failed")
+
+
+@pytest.mark.postgres
+def test_summary_counts_ddl_and_other_statements(
+    base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    cli("apply", *base_args)
+    write_migration("0002_seed", "INSERT INTO orders VALUES (1);\nINSERT INTO orders VALUES (2);")
+    outcome = cli("apply", *base_args)
+    assert "; 0 DDL statements, 2 other statements, " in outcome.out
+
+
+@pytest.mark.postgres
+def test_statement_that_cannot_run_in_a_transaction_is_refused_before_anything_runs(
+    pg_server: ServerInfo, names: Names, base_args: list[str], write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", ORDERS + "\nCREATE INDEX CONCURRENTLY o ON orders (id);")
+    outcome = cli("apply", *base_args)
+    assert outcome.code == EXIT_REFUSED
+    assert "0001_orders.sql: line 2: CREATE INDEX CONCURRENTLY" in outcome.err
+    assert not database_exists(pg_server, names.database)

@@ -25,7 +25,11 @@ from migrator.bootstrap import (
     zone_query,
     zone_statement,
 )
-from migrator.engine import COCKROACH_SESSION_SETTINGS
+from migrator.engine import (
+    COCKROACH_SESSION_SETTINGS,
+    SESSION_RESET,
+    local_lock_timeout_statement,
+)
 from migrator.history import (
     HISTORY_DDL,
     LOCK_DDL,
@@ -34,7 +38,14 @@ from migrator.history import (
     RECORD_PROGRESS_SQL,
     TABLES_PRESENT_SQL,
 )
-from migrator.lease import CLAIM_SQL, CURRENT_SQL, RELEASE_SQL, RENEW_SQL
+from migrator.lease import (
+    CLAIM_SQL,
+    CURRENT_SQL,
+    RELEASE_SQL,
+    RENEW_SQL,
+    LeaseSettings,
+    lease_session_settings,
+)
 from migrator.scram import build_verifier
 
 pytestmark = pytest.mark.parser
@@ -83,6 +94,12 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "release lease": RELEASE_SQL,
     "current lease": CURRENT_SQL,
     **{f"session setting {i}": s for i, s in enumerate(COCKROACH_SESSION_SETTINGS)},
+    **{f"session reset {i}": s for i, s in enumerate(SESSION_RESET)},
+    "migration lock timeout": local_lock_timeout_statement(2.5),
+    **{
+        f"lease session setting {i}": s
+        for i, s in enumerate(lease_session_settings(LeaseSettings()))
+    },
 }
 
 

@@ -178,3 +178,59 @@ def test_digest_changes_when_any_checksum_changes() -> None:
     before = migrations_from_texts([("0001_a", "SELECT 1;", None), ("0002_b", "SELECT 2;", None)])
     after = migrations_from_texts([("0001_a", "SELECT 1;", None), ("0002_b", "SELECT 3;", None)])
     assert before.digest != after.digest
+
+
+def test_statement_that_cannot_run_in_a_transaction_is_refused_naming_file_and_line(
+    migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration(
+        "0001_orders",
+        "CREATE TABLE orders (id INT);\nCREATE INDEX CONCURRENTLY o ON orders (id);\n",
+    )
+    assert (
+        "0001_orders.sql: line 2: CREATE INDEX CONCURRENTLY cannot run inside a transaction"
+        in problems_of(migrations_dir)
+    )
+
+
+def test_companion_may_hold_statements_that_cannot_run_in_a_transaction(
+    migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration(
+        "0001_orders",
+        "CREATE TABLE orders (id INT);",
+        "SET CLUSTER SETTING kv.rangefeed.enabled = true;",
+    )
+    assert load_migrations(migrations_dir).ids == ("0001_orders",)
+
+
+def test_set_role_is_refused_naming_file_and_line(
+    migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "SELECT 1;\nSET ROLE app;\n")
+    assert "0001_orders.sql: line 2: SET ROLE is not allowed" in problems_of(migrations_dir)
+
+
+def test_set_role_is_refused_in_a_companion_too(
+    migrations_dir: Path, write_migration: MigrationWriter
+) -> None:
+    write_migration("0001_orders", "SELECT 1;", "SET ROLE app;")
+    assert "0001_orders.crdb.sql: line 1: SET ROLE is not allowed" in problems_of(migrations_dir)
+
+
+@pytest.mark.parametrize(
+    ("name", "fixed"),
+    [
+        ("0002_trades.SQL", "0002_trades.sql"),
+        ("0002_trades.Sql", "0002_trades.sql"),
+        ("0001_orders.CRDB.SQL", "0001_orders.crdb.sql"),
+    ],
+)
+def test_upper_case_extension_is_refused_naming_the_lower_case_name(
+    migrations_dir: Path, write_migration: MigrationWriter, name: str, fixed: str
+) -> None:
+    write_migration("0001_orders", "CREATE TABLE orders (id INT);")
+    (migrations_dir / name).write_text("CREATE TABLE x (id INT);")
+    assert f"{name}: the extension must be lower-case .sql or .crdb.sql; rename it to {fixed}" in (
+        problems_of(migrations_dir)
+    )

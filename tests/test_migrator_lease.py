@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import MigrationWriter, Names
 from pg_queries import fetch, history_ids, table_exists
@@ -22,7 +23,7 @@ from migrator import (
     Migrator,
     load_migrations,
 )
-from migrator.lease import Lease
+from migrator.lease import Lease, lease_session_settings
 from migrator.session import Counters, Session, connect
 
 pytestmark = pytest.mark.postgres
@@ -242,3 +243,107 @@ def test_extending_inside_a_long_transaction_counts_from_the_clock_not_its_start
         time.sleep(1.3)
         lease.fence(work)
     assert not Lease(session_on(), "rival", short, log).try_acquire()
+
+
+def test_lease_session_runs_with_server_side_lock_and_statement_timeouts(
+    bootstrapped: Migrator, session_on: Callable[[], Session]
+) -> None:
+    settings = LeaseSettings(row_lock_timeout_s=0.75, statement_timeout_s=4)
+    session = session_on()
+    Lease(session, "worker", settings, logging.getLogger("migrator")).prepare_session()
+    shown = [session.rows(f"SHOW {name}")[0][0] for name in ("lock_timeout", "statement_timeout")]
+    assert shown == ["750ms", "4s"]
+
+
+def test_lease_session_settings_never_disable_a_timeout_by_rounding_to_zero() -> None:
+    settings = LeaseSettings(row_lock_timeout_s=0.0001)
+    assert "'1ms'" in lease_session_settings(settings)[0].as_string(None)
+
+
+def test_claim_behind_an_open_transaction_on_the_lease_row_gives_up_within_the_wait(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+    session_on: Callable[[], Session],
+) -> None:
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    orphan = session_on()
+    with orphan.transaction():
+        orphan.run("SELECT 1 FROM schema_migrations_lock WHERE id = 1 FOR UPDATE")
+        impatient = Migrator(
+            bootstrapped.target,
+            load_migrations(migrations_dir),
+            lease=LeaseSettings(duration_s=5, wait_s=1.5, poll_s=0.05, row_lock_timeout_s=0.2),
+        )
+        started = time.monotonic()
+        with pytest.raises(LockUnavailableError, match="locked by another session's open"):
+            impatient.apply()
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 2.0
+    assert not table_exists(pg_server, names.database, "trades")
+
+
+def test_waiting_apply_says_whose_lease_it_waits_for_without_verbose_logging(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    set_lease(pg_server, names.database, "ci-runner-7 pid 42", 60)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    caplog.set_level(logging.WARNING, logger="migrator")
+    impatient = Migrator(
+        bootstrapped.target,
+        load_migrations(migrations_dir),
+        lease=LeaseSettings(duration_s=5, wait_s=0.3, poll_s=0.05),
+    )
+    with pytest.raises(LockUnavailableError):
+        impatient.apply()
+    assert (
+        "waiting for the migration lease in table public.schema_migrations_lock: held by "
+        "ci-runner-7 pid 42 until" in caplog.text
+    )
+
+
+def test_waiting_apply_reports_progress_while_it_waits(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    bootstrapped: Migrator,
+    write_migration: MigrationWriter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    set_lease(pg_server, names.database, "other", 60)
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    caplog.set_level(logging.WARNING, logger="migrator")
+    impatient = Migrator(
+        bootstrapped.target,
+        load_migrations(migrations_dir),
+        lease=LeaseSettings(duration_s=5, wait_s=1.0, poll_s=0.05, progress_every_s=0.3),
+    )
+    with pytest.raises(LockUnavailableError):
+        impatient.apply()
+    assert caplog.text.count("waiting for the migration lease") >= 3
+
+
+def test_renewal_that_cannot_get_the_row_in_time_is_cancelled_and_extends_nothing(
+    pg_server: ServerInfo,
+    names: Names,
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+) -> None:
+    settings = LeaseSettings(duration_s=5, row_lock_timeout_s=0.2)
+    lease = Lease(session_on(), "worker", settings, logging.getLogger("migrator"))
+    lease.acquire()
+    expiry = "SELECT expires_at FROM schema_migrations_lock WHERE id = 1"
+    before = fetch(pg_server, names.database, expiry)
+    blocker = session_on()
+    with blocker.transaction():
+        blocker.run("SELECT 1 FROM schema_migrations_lock WHERE id = 1 FOR UPDATE")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            lease.renew()
+    assert fetch(pg_server, names.database, expiry) == before

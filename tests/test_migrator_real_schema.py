@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import FAST_LEASE, Names
+from conftest import FAST_LEASE, Names, admin_execute
 from pg_queries import fetch, migrator_log_lines
 from postgres_server import ServerInfo
+from psycopg import sql
 
 from migrator import ApplyResult, MigrationSet, Migrator, Target
 
@@ -172,3 +173,24 @@ def test_real_companions_are_reported_skipped_on_postgresql(
     with_companion = [m.companion.name for m in real_migrations if m.companion is not None]
     assert with_companion
     assert [s.file_name for s in applied.skipped_companions] == with_companion
+
+
+def test_grants_go_to_the_configured_app_user_not_to_a_role_named_openalgo(
+    pg_server: ServerInfo, names: Names, openalgo_names: Names, real_migrations: MigrationSet
+) -> None:
+    admin_execute(pg_server, sql.SQL("CREATE ROLE openalgo LOGIN"))
+    target = Target(
+        admin_dsn=pg_server.dsn(),
+        database=names.database,
+        app_user=names.app_user,
+        app_password=names.app_password,
+    )
+    Migrator(target, real_migrations, lease=FAST_LEASE).apply()
+    [(app_can_write, openalgo_can_read)] = fetch(
+        pg_server,
+        names.database,
+        "SELECT has_table_privilege(%s, 'orders', 'INSERT'), "
+        "has_table_privilege('openalgo', 'orders', 'SELECT')",
+        (names.app_user,),
+    )
+    assert (app_can_write, openalgo_can_read) == (True, False)

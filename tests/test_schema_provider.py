@@ -124,6 +124,29 @@ class TestCheck:
             "database: 'Open-Algo' is not allowed"
         )
 
+    def test_manifest_rendered_for_the_app_user_passes(
+        self, migrations_dir: Path, write_migration: MigrationWriter
+    ) -> None:
+        write_migration("0001_grants", "GRANT SELECT ON TABLE orders TO {{app_user}};")
+        grants = load_migrations(migrations_dir, app_user=NAMES.app_user)
+        assert check_inputs({}, inputs_for(grants, NAMES, DSN), sql_bundle(grants)) == []
+
+    def test_manifest_rendered_for_another_app_user_fails_naming_the_file(
+        self, migrations_dir: Path, write_migration: MigrationWriter
+    ) -> None:
+        write_migration("0001_grants", "GRANT SELECT ON TABLE orders TO {{app_user}};")
+        for_openalgo = load_migrations(migrations_dir)
+        found = reasons(
+            check_inputs({}, inputs_for(for_openalgo, NAMES, DSN), sql_bundle(for_openalgo))
+        )
+        assert found[0].startswith("migrations: 0001_grants.sql: listed with checksum")
+
+    def test_reserved_app_user_fails(self, one: MigrationSet) -> None:
+        news = inputs_for(one, NAMES, DSN, app_user="public")
+        assert reasons(check_inputs({}, news, sql_bundle(one)))[0].startswith(
+            "app_user: 'public' is reserved"
+        )
+
     def test_unknown_values_during_preview_are_not_judged(self, one: MigrationSet) -> None:
         news = inputs_for(one, NAMES, DSN, admin_dsn=object(), database=object())
         assert check_inputs({}, news, sql_bundle(one)) == []

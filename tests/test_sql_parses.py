@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from migrator.placeholders import DEFAULT_APP_USER, render
+
 pytestmark = pytest.mark.parser
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -106,10 +108,25 @@ def read_reports(stdout: str) -> dict[str, ParseReport]:
     return reports
 
 
+def rendered_copies(files: list[Path], directory: Path, app_user: str) -> list[Path]:
+    """Copies of `files` with their placeholders filled in, as the engine runs them."""
+    copies = []
+    for path in files:
+        copy = directory / path.name
+        copy.write_text(render(path.name, path.read_text(), app_user).text)
+        copies.append(copy)
+    return copies
+
+
 @pytest.fixture(scope="session")
-def migration_reports(sqlparse: Path) -> dict[str, ParseReport]:
-    """Parse results of every migration file, keyed by file name."""
-    result = run_parser(sqlparse, MIGRATION_FILES)
+def migration_reports(
+    sqlparse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ParseReport]:
+    """Parse results of every migration file (rendered for the default app user), by file name."""
+    rendered = rendered_copies(
+        MIGRATION_FILES, tmp_path_factory.mktemp("rendered"), DEFAULT_APP_USER
+    )
+    result = run_parser(sqlparse, rendered)
     assert result.returncode in (0, 1), f"parser helper failed: {result.stderr}"
     by_path = read_reports(result.stdout)
     return {Path(path).name: report for path, report in by_path.items()}
@@ -177,3 +194,12 @@ def test_cockroachdb_only_statements_are_absent_from_portable_files(
         if statement in portable
     ]
     assert leaked == [], f"CockroachDB-only statements also in portable files: {leaked}"
+
+
+@pytest.mark.parametrize("app_user", ["trader_app", "user", "select", "order"])
+def test_grants_rendered_for_another_app_user_parse(
+    app_user: str, sqlparse: Path, tmp_path: Path
+) -> None:
+    [grants] = rendered_copies([MIGRATIONS_DIR / "0008_grants.sql"], tmp_path, app_user)
+    report = read_reports(run_parser(sqlparse, [grants]).stdout)[str(grants)]
+    assert report.errors == [], f"0008_grants.sql for {app_user} does not parse: {report.errors}"
