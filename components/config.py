@@ -74,7 +74,8 @@ _MIN_MEMORY = "2Gi"
 _PROD_MIN_CPU = Decimal(4)
 _PROD_MEMORY_PER_CPU = 4 * 2**30
 _OFF_CLUSTER_SCHEMES = ("s3", "gs", "azure-blob", "azure-storage", "azure")
-_BACKUP_SCHEMES = (*_OFF_CLUSTER_SCHEMES, "nodelocal", "userfile", "http", "https", "external")
+_ON_CLUSTER_SCHEMES = ("nodelocal", "userfile")
+_BACKUP_SCHEMES = (*_OFF_CLUSTER_SCHEMES, *_ON_CLUSTER_SCHEMES, "http", "https", "external")
 _RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 _SHOWN_CHARACTERS = 160
 
@@ -910,14 +911,16 @@ def _production_problems(raw: _RawConfig, report: _Report, secret_keys: Collecti
     destination = raw.backup_destination
     if destination is not None:
         scheme = _backup_scheme(destination)
-        require(
-            scheme in _OFF_CLUSTER_SCHEMES,
-            "backupDestination",
-            destination,
+        off_cluster = (
             "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal and "
-            "userfile backups are lost with the nodes",
-            env,
+            "userfile backups are lost with the nodes"
         )
+        if scheme in _ON_CLUSTER_SCHEMES and not report.is_wrong("environment"):
+            report.add("backupDestination", destination, off_cluster)  # even if spaced oddly
+        else:
+            require(
+                scheme in _OFF_CLUSTER_SCHEMES, "backupDestination", destination, off_cluster, env
+            )
         require(
             f"{NAMESPACE}:backupDestination" in secret_keys,
             "backupDestination",

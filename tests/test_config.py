@@ -566,9 +566,17 @@ def test_prod_refuses_on_cluster_backups_whatever_the_scheme_case(destination: s
 
 
 def test_a_backup_destination_with_spaces_is_refused_without_showing_it() -> None:
-    assert only("prod", backupDestination=" nodelocal://1/backups") == (
+    assert only(backupDestination="nodelocal://1/backups ") == (
         "openalgo:backupDestination = [secret]: a URI without spaces"
     )
+
+
+def test_prod_sees_an_on_cluster_backup_through_surrounding_spaces() -> None:
+    assert problems("prod", backupDestination=" nodelocal://1/backups") == [
+        "openalgo:backupDestination = [secret]: a URI without spaces",
+        "openalgo:backupDestination = [secret]: an off-cluster URI in prod (s3://, gs://, "
+        "azure-blob://): nodelocal and userfile backups are lost with the nodes",
+    ]
 
 
 def test_a_backup_destination_of_an_unknown_scheme_is_refused() -> None:
