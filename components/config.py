@@ -584,10 +584,12 @@ class _Report:
     def __init__(self, secret_keys: Collection[str]) -> None:
         self.problems: list[Problem] = []
         self.wrong: set[str] = set()
-        self._secret = {key.split(":", 1)[1] for key in secret_keys if ":" in key} | SECRET_KEYS
+        self._secret_keys = frozenset(secret_keys)
 
-    def shown(self, key: str, value: Any) -> str:
-        if key.split(".")[0] in self._secret:
+    def shown(self, key: str, value: Any, namespace: str = NAMESPACE) -> str:
+        """The value as YAML would show it, or [secret] for a secret key or a secret value."""
+        top = key.split(".")[0]
+        if top in SECRET_KEYS or f"{namespace}:{top}" in self._secret_keys:
             return "[secret]"
         text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
         if len(text) > _SHOWN_CHARACTERS:
@@ -1000,14 +1002,14 @@ def _foreign_key_problems(values: Mapping[str, Any], report: _Report) -> None:
         if namespace in readers:
             continue
         closest = min(readers, key=lambda reader: _edit_distance(namespace, reader))
-        top = key.split(".")[0]
+        near = _edit_distance(namespace, closest) <= max(1, len(namespace) // 3)
+        if not near or key.split(".")[0] in KNOWN_KEYS:
+            closest = NAMESPACE  # far from every namespace read: most likely the project's
         suggestion = f"{closest}:{key}"
-        if closest != NAMESPACE and top in KNOWN_KEYS:
-            suggestion = f"{NAMESPACE}:{key}"
         report.problems.append(
             Problem(
                 key,
-                "(set)",
+                report.shown(key, _decode(values[full_key]), namespace),
                 f"no part of this program reads the namespace {namespace!r}; did you mean "
                 f"{suggestion}? (namespaces read: {', '.join(readers)})",
                 namespace=namespace,
@@ -1037,7 +1039,7 @@ def load_stack_config(
         if key.startswith(f"{NAMESPACE}:")
     }
     for key in sorted(set(ours) - KNOWN_KEYS):
-        report.add(key, None, unknown_key_words(key, KNOWN_KEYS), shown="(set)")
+        report.add(key, ours[key], unknown_key_words(key, KNOWN_KEYS))
     known = {key: value for key, value in ours.items() if key in KNOWN_KEYS}
     try:
         raw = _RawConfig.model_validate(known)

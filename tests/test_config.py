@@ -69,7 +69,7 @@ def test_missing_environment_is_required() -> None:
 def test_unknown_key_is_refused_with_the_nearest_known_key_and_the_list() -> None:
     [message] = problems(replica=5)
     assert message.startswith(
-        "openalgo:replica = (set): unknown key; did you mean replicas? known keys are: "
+        "openalgo:replica = '5': unknown key; did you mean replicas? known keys are: "
     )
     assert "replicationFactor" in message
 
@@ -535,7 +535,7 @@ def test_a_misspelt_project_namespace_is_refused_with_did_you_mean() -> None:
     with pytest.raises(ConfigError) as caught:
         load_stack_config("dev", values, kubeconfig_present=False)
     assert [str(p) for p in caught.value.problems] == [
-        "openalog:replicas = (set): no part of this program reads the namespace 'openalog'; "
+        "openalog:replicas = '5': no part of this program reads the namespace 'openalog'; "
         "did you mean openalgo:replicas? (namespaces read: openalgo, kubernetes, pulumi, random, "
         "tls)"
     ]
@@ -545,9 +545,27 @@ def test_a_namespace_no_provider_of_the_program_reads_is_refused() -> None:
     values = stack_file_config("dev") | {"aws:region": "eu-west-1"}
     with pytest.raises(ConfigError) as caught:
         load_stack_config("dev", values, kubeconfig_present=False)
-    [message] = [str(p) for p in caught.value.problems]
-    assert message.startswith("aws:region = (set): no part of this program reads the namespace")
-    assert "did you mean" in message
+    assert [str(p) for p in caught.value.problems] == [
+        "aws:region = 'eu-west-1': no part of this program reads the namespace 'aws'; did you "
+        "mean openalgo:region? (namespaces read: openalgo, kubernetes, pulumi, random, tls)"
+    ]
+
+
+def test_a_near_miss_of_a_provider_namespace_suggests_that_provider() -> None:
+    values = stack_file_config("dev") | {"kubernete:context": "kind-dev"}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config("dev", values, kubeconfig_present=False)
+    assert "did you mean kubernetes:context?" in str(caught.value)
+
+
+def test_a_secret_under_a_misspelt_namespace_is_never_shown() -> None:
+    values = stack_file_config("dev") | {"openalog:adminDsn": "postgresql://root:hunter2@db"}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(
+            "dev", values, kubeconfig_present=False, secret_keys=["openalog:adminDsn"]
+        )
+    assert "hunter2" not in str(caught.value)
+    assert str(caught.value.problems[0]).startswith("openalog:adminDsn = [secret]: ")
 
 
 def test_keys_of_the_providers_namespaces_are_accepted() -> None:
