@@ -266,3 +266,58 @@ def test_the_upper_bounds_themselves_render_valid_manifests(key: str, value: Any
         for version in KUBERNETES_VERSIONS:
             kubernetes_validate.validate(manifest, version, strict=True)
     assert_within_bounds(load_stack_config("dev", config, kubeconfig_present=False), rendered)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=8,
+)
+any_text = st.one_of(st.text(max_size=30), json_values.map(json.dumps))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted({key.split(".")[0] for key in FIELDS})).map(
+            lambda key: f"openalgo:{key}"
+        ),
+        any_text,
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["dev", "prod"]),
+)
+def test_any_text_for_any_key_is_accepted_or_refused_by_name_never_a_crash(
+    overrides: dict[str, str], stack: str
+) -> None:
+    config = stack_file_config(stack) | overrides
+    try:
+        load_stack_config(
+            stack, config, kubeconfig_present=False, secret_keys=operator_secret_keys(stack)
+        )
+    except ConfigError as error:
+        assert_every_problem_names_a_config_key(error)
+
+
+def assert_every_problem_names_a_config_key(error: ConfigError) -> None:
+    assert error.problems
+    for problem in error.problems:
+        assert re.sub(r"\.\d+", "", problem.key).split(".")[0] in USER_KEYS, problem.key
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(sorted(FIELDS)), json_values, min_size=1, max_size=4),
+    st.sampled_from(["dev", "prod"]),
+)
+def test_any_value_inside_any_section_is_accepted_or_refused_by_name_never_a_crash(
+    overrides: dict[str, Any], stack: str
+) -> None:
+    config = with_overrides(stack, overrides)
+    try:
+        load_stack_config(
+            stack, config, kubeconfig_present=False, secret_keys=operator_secret_keys(stack)
+        )
+    except ConfigError as error:
+        assert_every_problem_names_a_config_key(error)
