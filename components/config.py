@@ -40,7 +40,7 @@ from pydantic.alias_generators import to_camel
 
 from components.cron import CronError, full_backup_period_days, schedule_refusal
 from components.quantities import QUANTITY_HELP, parse_quantity
-from components.upgrades import parse_version
+from components.upgrades import RELEASES, parse_version
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
@@ -49,6 +49,10 @@ DEFAULT_IMAGE = "cockroachdb/cockroach:v25.2.8"
 MINIMUM_VERSION = "v25.2.0"
 """The oldest CockroachDB release the program's flags and SQL are written and checked for
 (sql/README.md: the migrations run on v25.2 and are parsed with v25.2's parser)."""
+SUPPORTED_MAJORS = tuple(
+    major for major, _ in RELEASES if parse_version(f"v{major}.0") >= parse_version(MINIMUM_VERSION)
+)
+"""Majors from the minimum to the newest the upgrade guard can reason about."""
 SECRET_KEYS = frozenset({"adminDsn", "backupDestination"})
 MAX_REPLICAS = 100
 MIGRATION_FILES = "[0-9][0-9][0-9][0-9]_*.sql"
@@ -224,6 +228,11 @@ def _image(value: str) -> str | None:
         return (
             f"CockroachDB {MINIMUM_VERSION} or later: the release this program's flags and "
             "SQL are written for"
+        )
+    if parse_version(version).major not in SUPPORTED_MAJORS:
+        return (
+            f"a CockroachDB release in {', '.join(SUPPORTED_MAJORS)}: the upgrade rules in "
+            "components/upgrades.py know no later one"
         )
     return None
 
@@ -463,7 +472,7 @@ class _RawConfig(_Section):
     namespace: Annotated[str, Format(_dns_label, "DNS-1123 label")] = "trading"
     allow_system_namespace: bool = False
     cluster_domain: Annotated[str, Format(_cluster_domain, "DNS subdomain")] = "cluster.local"
-    image: Annotated[str, Format(_image, f"image pinned to vX.Y.Z >= {MINIMUM_VERSION}")] = (
+    image: Annotated[str, Format(_image, f"image pinned to vX.Y.Z, {MINIMUM_VERSION} or later")] = (
         DEFAULT_IMAGE
     )
     replicas: Annotated[int, IntRange(1, MAX_REPLICAS)] = 3

@@ -389,6 +389,13 @@ def test_an_image_older_than_the_supported_release_is_refused() -> None:
     )
 
 
+def test_an_image_newer_than_the_upgrade_rules_know_is_refused() -> None:
+    assert only(image="cockroachdb/cockroach:v27.1.0") == (
+        "openalgo:image = 'cockroachdb/cockroach:v27.1.0': a CockroachDB release in 25.2, 25.3, "
+        "25.4, 26.1, 26.2: the upgrade rules in components/upgrades.py know no later one"
+    )
+
+
 def test_an_image_reference_with_spaces_is_refused() -> None:
     assert only(image="cockroachdb/ cockroach:v25.2.8").startswith(
         "openalgo:image = 'cockroachdb/ cockroach:v25.2.8': an image pinned to a release tag"
