@@ -250,7 +250,11 @@ def _name(value: str) -> str | None:
 
 
 def _admin_dsn(value: str) -> str | None:
-    if urlsplit(value).scheme in ("postgres", "postgresql") and value.strip() == value:
+    try:
+        scheme = urlsplit(value).scheme
+    except ValueError:  # e.g. an unclosed [IPv6] host
+        scheme = ""
+    if scheme in ("postgres", "postgresql") and value.strip() == value:
         return None
     return "a postgresql:// connection URI"
 

@@ -678,6 +678,12 @@ def test_an_admin_dsn_must_be_a_postgresql_uri_and_is_never_shown() -> None:
     )
 
 
+def test_an_admin_dsn_that_is_no_url_at_all_is_refused_without_a_traceback() -> None:
+    assert only(adminDsn="postgresql://[::1") == (
+        "openalgo:adminDsn = [secret]: a postgresql:// connection URI"
+    )
+
+
 def test_a_value_marked_secret_on_an_ordinary_key_is_never_shown() -> None:
     values = stack_file_config("dev") | {"openalgo:namespace": "Hunter2"}
     with pytest.raises(ConfigError) as caught:
