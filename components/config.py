@@ -144,13 +144,13 @@ class Format(FieldRule):
 
 
 def _dns_label(value: str) -> str | None:
-    if _DNS_LABEL.fullmatch(value) and len(value) <= 63:
+    if len(value) <= 63 and _DNS_LABEL.fullmatch(value):
         return None
     return "a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"
 
 
 def _dns_subdomain(value: str) -> str | None:
-    if _DNS_SUBDOMAIN.fullmatch(value) and len(value) <= 253:
+    if len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value):
         return None
     return "a DNS-1123 subdomain: lower-case labels joined by '.', at most 253 characters"
 
@@ -158,8 +158,8 @@ def _dns_subdomain(value: str) -> str | None:
 def _cluster_domain(value: str) -> str | None:
     longest = 253 - _LONGEST_POD_PREFIX
     if (
-        _DNS_SUBDOMAIN.fullmatch(value)
-        and len(value) <= longest
+        len(value) <= longest
+        and _DNS_SUBDOMAIN.fullmatch(value)
         and all(len(part) <= 63 for part in value.split("."))
     ):
         return None
@@ -174,7 +174,7 @@ def label_key_refusal(key: str) -> str | None:
     prefix, _, name = key.rpartition("/")
     if "/" in key and (not prefix or _dns_subdomain(prefix) is not None):
         return "a label key's prefix must be a DNS subdomain"
-    if not (_LABEL_NAME.fullmatch(name) and len(name) <= 63):
+    if not (len(name) <= 63 and _LABEL_NAME.fullmatch(name)):
         return (
             "a label key's name must be 1-63 letters, digits, '-', '_' or '.', starting and "
             "ending with a letter or digit"
@@ -184,7 +184,7 @@ def label_key_refusal(key: str) -> str | None:
 
 def label_value_refusal(value: str) -> str | None:
     """Kubernetes' rule for a label value: empty, or a name of at most 63 characters."""
-    if value == "" or (_LABEL_NAME.fullmatch(value) and len(value) <= 63):
+    if value == "" or (len(value) <= 63 and _LABEL_NAME.fullmatch(value)):
         return None
     return (
         "a label value must be empty or 1-63 letters, digits, '-', '_' or '.', starting and "
@@ -219,7 +219,7 @@ def image_version(image: str) -> str | None:
 
 def _image(value: str) -> str | None:
     version = image_version(value)
-    if not _IMAGE.fullmatch(value) or len(value) > 255 or version is None:
+    if len(value) > 255 or not _IMAGE.fullmatch(value) or version is None:
         return (
             "an image pinned to a release tag (e.g. cockroachdb/cockroach:v25.2.8, optionally "
             "with @sha256:<digest>); 'latest', floating tags and a digest alone are refused"
