@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components.cron import CronError, full_backup_period_days, parse_schedule, schedule_refusal
 
@@ -69,3 +71,18 @@ def test_croniter_extensions_cockroachdb_does_not_read_are_refused(
 ) -> None:
     with pytest.raises(CronError, match=f"^{re.escape(reason)}$"):
         parse_schedule(expression)
+
+
+field = st.text(alphabet="0123456789*/,-?JANMONSUNdec", min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(field, min_size=5, max_size=5).map(" ".join))
+def test_any_five_fields_are_accepted_with_a_period_or_refused_with_a_reason(
+    expression: str,
+) -> None:
+    refusal = schedule_refusal(expression)
+    if refusal is None:
+        assert full_backup_period_days(expression) >= 1
+    else:
+        assert refusal.startswith("a cron expression of five fields")
