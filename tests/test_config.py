@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from stack_harness import operator_secret_keys, stack_file_config
 
-from components.config import ConfigError, StackConfig, load_stack_config
+from components.config import (
+    ConfigError,
+    IntRange,
+    QuantityRange,
+    StackConfig,
+    leaf_fields,
+    load_stack_config,
+)
 
 
 def load(stack: str = "dev", kubeconfig: bool = False, **overrides: Any) -> StackConfig:
@@ -331,6 +338,31 @@ def test_error_message_counts_the_problems() -> None:
 
 
 # --- Bounds, strict scalars and the rules from trying single-key mistakes.
+
+
+def test_every_integer_key_has_a_lower_and_an_upper_bound() -> None:
+    unbounded = [
+        key
+        for key, field in leaf_fields()
+        if field.annotation is int
+        and not any(isinstance(rule, IntRange) for rule in field.metadata)
+    ]
+    assert unbounded == []
+
+
+def test_every_quantity_key_has_a_lower_and_an_upper_bound() -> None:
+    bounded = {
+        key
+        for key, field in leaf_fields()
+        if any(isinstance(rule, QuantityRange) for rule in field.metadata)
+    }
+    assert bounded == {
+        "resources.cpuRequest",
+        "resources.cpuLimit",
+        "resources.memoryRequest",
+        "resources.memoryLimit",
+        "storage.size",
+    }
 
 
 def only(stack: str = "dev", **overrides: Any) -> str:
