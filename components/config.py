@@ -9,7 +9,7 @@ Validation runs in three passes, so each message points at the key that is wrong
 
 1. shape: pydantic reads each key as plain text, an integer of ASCII digits, ``true``/``false``,
    a quantity, a YAML list or map (a key that fails here is left out of the later passes);
-2. bounds and formats: the ``FieldRule`` objects attached to each field (``IntRange``,
+2. bounds and formats: the ``FieldRule`` objects (``components/config_rules.py``: ``IntRange``,
    ``QuantityRange``, ``Format``), which the README's table and its test read too;
 3. rules that span keys; a rule is skipped while a key it depends on is already wrong.
 """
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
-import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
-from urllib.parse import urlsplit
 
 from pydantic import (
     AliasGenerator,
@@ -38,294 +35,47 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.config_rules import (
+    MINIMUM_VERSION,
+    OFF_CLUSTER_SCHEMES,
+    ON_CLUSTER_SCHEMES,
+    RESERVED_LABEL_PREFIX,
+    FieldRule,
+    Format,
+    IntRange,
+    QuantityRange,
+    admin_dsn_refusal,
+    backup_destination_refusal,
+    backup_scheme,
+    cluster_domain_refusal,
+    dns_label_refusal,
+    dns_subdomain_refusal,
+    image_refusal,
+    image_version,
+    labels_refusal,
+    monitoring_labels_refusal,
+    name_refusal,
+    path_refusal,
+    read_bool,
+    read_int,
+    read_quantity,
+    read_text,
+)
 from components.cron import CronError, full_backup_period_days, schedule_refusal
 from components.quantities import QUANTITY_HELP, parse_quantity
-from components.upgrades import RELEASES, parse_version
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
 """Other config namespaces this program's engine and providers read; any other is a typo."""
 DEFAULT_IMAGE = "cockroachdb/cockroach:v25.2.8"
-MINIMUM_VERSION = "v25.2.0"
-"""The oldest CockroachDB release the program's flags and SQL are written and checked for
-(sql/README.md: the migrations run on v25.2 and are parsed with v25.2's parser)."""
-SUPPORTED_MAJORS = tuple(
-    major for major, _ in RELEASES if parse_version(f"v{major}.0") >= parse_version(MINIMUM_VERSION)
-)
-"""Majors from the minimum to the newest the upgrade guard can reason about."""
 SECRET_KEYS = frozenset({"adminDsn", "backupDestination"})
 MAX_REPLICAS = 100
 MIGRATION_FILES = "[0-9][0-9][0-9][0-9]_*.sql"
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", re.ASCII)
-_DNS_SUBDOMAIN = re.compile(
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII
-)
-_LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", re.ASCII)
-_PLAIN_INT = re.compile(r"-?[0-9]{1,30}", re.ASCII)
-_PINNED_TAG = re.compile(r"v(?P<major>[0-9]+)\.(?P<minor>[0-9]+)\.(?P<patch>[0-9]+)", re.ASCII)
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z", re.ASCII)
-_DOMAIN_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE = re.compile(
-    rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?",
-    re.ASCII,
-)
-_LONGEST_POD_PREFIX = len("cockroachdb-99.cockroachdb.") + 63 + len(".svc.")
-"""A pod's FQDN is this long before the cluster domain (the namespace at its longest)."""
 _MIN_MEMORY = "2Gi"
 _PROD_MIN_CPU = Decimal(4)
 _PROD_MEMORY_PER_CPU = 4 * 2**30
-_OFF_CLUSTER_SCHEMES = ("s3", "gs", "azure-blob", "azure-storage", "azure")
-_ON_CLUSTER_SCHEMES = ("nodelocal", "userfile")
-_BACKUP_SCHEMES = (*_OFF_CLUSTER_SCHEMES, *_ON_CLUSTER_SCHEMES, "http", "https", "external")
-_RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 _SHOWN_CHARACTERS = 160
-
-
-# --- Field rules: bounds and formats attached to fields, read by pass 2 and the README test.
-
-
-class FieldRule:
-    """A check of one field's value on its own; ``describe`` is the README's wording."""
-
-    def refusal(self, value: Any) -> str | None:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class IntRange(FieldRule):
-    low: int
-    high: int
-    why: str = ""
-
-    def describe(self) -> str:
-        return f"{self.low} to {self.high}"
-
-    def refusal(self, value: Any) -> str | None:
-        if self.low <= value <= self.high:
-            return None
-        return f"an integer from {self.low} to {self.high}" + (f" ({self.why})" * bool(self.why))
-
-
-@dataclass(frozen=True)
-class QuantityRange(FieldRule):
-    low: str
-    high: str
-    why: str = ""
-
-    def describe(self) -> str:
-        return f"{self.low} to {self.high}"
-
-    def refusal(self, value: Any) -> str | None:
-        if value is None or (
-            parse_quantity(self.low) <= parse_quantity(value) <= parse_quantity(self.high)
-        ):
-            return None
-        return f"a quantity from {self.low} to {self.high}" + (f" ({self.why})" * bool(self.why))
-
-
-@dataclass(frozen=True)
-class Format(FieldRule):
-    """A text format; ``check`` returns what is allowed when the value does not fit."""
-
-    check: Callable[[Any], str | None]
-    words: str
-
-    def describe(self) -> str:
-        return self.words
-
-    def refusal(self, value: Any) -> str | None:
-        return None if value is None else self.check(value)
-
-
-def _dns_label(value: str) -> str | None:
-    if len(value) <= 63 and _DNS_LABEL.fullmatch(value):
-        return None
-    return "a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"
-
-
-def _dns_subdomain(value: str) -> str | None:
-    if len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value):
-        return None
-    return "a DNS-1123 subdomain: lower-case labels joined by '.', at most 253 characters"
-
-
-def _cluster_domain(value: str) -> str | None:
-    longest = 253 - _LONGEST_POD_PREFIX
-    if (
-        len(value) <= longest
-        and _DNS_SUBDOMAIN.fullmatch(value)
-        and all(len(part) <= 63 for part in value.split("."))
-    ):
-        return None
-    return (
-        f"a DNS subdomain such as cluster.local, at most {longest} characters (so every pod's "
-        "name stays within DNS's 253)"
-    )
-
-
-def label_key_refusal(key: str) -> str | None:
-    """Kubernetes' rule for a label key: [DNS-subdomain prefix/]name, name <= 63 characters."""
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and (not prefix or _dns_subdomain(prefix) is not None):
-        return "a label key's prefix must be a DNS subdomain"
-    if not (len(name) <= 63 and _LABEL_NAME.fullmatch(name)):
-        return (
-            "a label key's name must be 1-63 letters, digits, '-', '_' or '.', starting and "
-            "ending with a letter or digit"
-        )
-    return None
-
-
-def label_value_refusal(value: str) -> str | None:
-    """Kubernetes' rule for a label value: empty, or a name of at most 63 characters."""
-    if value == "" or (len(value) <= 63 and _LABEL_NAME.fullmatch(value)):
-        return None
-    return (
-        "a label value must be empty or 1-63 letters, digits, '-', '_' or '.', starting and "
-        "ending with a letter or digit"
-    )
-
-
-def _labels(labels: Mapping[str, str]) -> str | None:
-    for key, value in labels.items():
-        refusal = label_key_refusal(key) or label_value_refusal(value)
-        if refusal is not None:
-            return f"{refusal} (in {key!r}: {value!r})"
-    return None
-
-
-def _monitoring_labels(labels: Mapping[str, str]) -> str | None:
-    reserved = sorted(key for key in labels if key.startswith(_RESERVED_LABEL_PREFIX))
-    if reserved:
-        return (
-            f"labels other than {_RESERVED_LABEL_PREFIX}* (set by this program; "
-            f"found {', '.join(reserved)})"
-        )
-    return _labels(labels)
-
-
-def image_version(image: str) -> str | None:
-    """The vMAJOR.MINOR.PATCH tag of an image reference, if it has one."""
-    name = _DIGEST.sub("", image)
-    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
-    return tag if _PINNED_TAG.fullmatch(tag) else None
-
-
-def _image(value: str) -> str | None:
-    version = image_version(value)
-    if len(value) > 255 or not _IMAGE.fullmatch(value) or version is None:
-        return (
-            "an image pinned to a release tag (e.g. cockroachdb/cockroach:v25.2.8, optionally "
-            "with @sha256:<digest>); 'latest', floating tags and a digest alone are refused"
-        )
-    if parse_version(version) < parse_version(MINIMUM_VERSION):
-        return (
-            f"CockroachDB {MINIMUM_VERSION} or later: the release this program's flags and "
-            "SQL are written for"
-        )
-    if parse_version(version).major not in SUPPORTED_MAJORS:
-        return (
-            f"a CockroachDB release in {', '.join(SUPPORTED_MAJORS)}: the upgrade rules in "
-            "components/upgrades.py know no later one"
-        )
-    return None
-
-
-def _path(value: str) -> str | None:
-    return (
-        None if value.strip() == value and value else "a non-empty path without surrounding spaces"
-    )
-
-
-def _name(value: str) -> str | None:
-    return (
-        None if value.strip() == value and value else "a non-empty name without surrounding spaces"
-    )
-
-
-def _admin_dsn(value: str) -> str | None:
-    try:
-        scheme = urlsplit(value).scheme
-    except ValueError:  # e.g. an unclosed [IPv6] host
-        scheme = ""
-    if scheme in ("postgres", "postgresql") and value.strip() == value:
-        return None
-    return "a postgresql:// connection URI"
-
-
-def _backup_destination(value: str) -> str | None:
-    if value != value.strip() or any(character.isspace() for character in value):
-        return "a URI without spaces"
-    if _backup_scheme(value) not in _BACKUP_SCHEMES:
-        return f"a CockroachDB backup URI ({', '.join(f'{s}://' for s in _BACKUP_SCHEMES)})"
-    return None
-
-
-def _backup_scheme(value: str) -> str:
-    """The scheme as CockroachDB reads it: case-insensitive, surrounding spaces ignored."""
-    try:
-        return urlsplit(value.strip()).scheme.lower()
-    except ValueError:
-        return ""
-
-
-# --- The model: one section per YAML map, each field with its bounds.
-
-
-def _control_characters(text: str) -> list[str]:
-    return [
-        f"U+{ord(character):04X}"
-        for character in text
-        if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp")
-    ]
-
-
-def _plain_text(value: Any) -> Any:
-    """Refuse control and invisible formatting characters (a pasted newline, a bidi mark)."""
-    texts = [value] if isinstance(value, str) else []
-    if isinstance(value, Mapping):
-        texts = [str(item) for pair in value.items() for item in pair]
-    found = [code for text in texts for code in _control_characters(text)]
-    if found:
-        raise ValueError(f"text without control characters (found {', '.join(found[:3])})")
-    return value
-
-
-def _plain_int(value: Any, bounds: IntRange | None = None) -> Any:
-    """An integer as YAML writes it: ASCII digits, no '_', no exponent, no full-width digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _PLAIN_INT.fullmatch(value):
-        return int(value)
-    within = f", from {bounds.low} to {bounds.high}" if bounds else ""
-    raise ValueError(f"an integer written with the digits 0-9{within}")
-
-
-def _plain_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ValueError("true or false")
-
-
-def _quantity_text(value: Any, bounds: QuantityRange) -> Any:
-    if value is None:
-        return None
-    try:
-        parse_quantity(value)
-    except ValueError:
-        raise ValueError(
-            f"must be {QUANTITY_HELP} (digits 0-9, no sign, no spaces), from {bounds.low} to "
-            f"{bounds.high}"
-        ) from None
-    return value
 
 
 class _Section(BaseModel):
@@ -344,21 +94,21 @@ class _Section(BaseModel):
         annotation = field.annotation
         nested = isinstance(annotation, type) and issubclass(annotation, _Section)
         if isinstance(value, str) or (isinstance(value, Mapping) and not nested):
-            _plain_text(value)
+            read_text(value)
         if annotation is bool:
-            return _plain_bool(value)
+            return read_bool(value)
         ints = [rule for rule in field.metadata if isinstance(rule, IntRange)]
         quantities = [rule for rule in field.metadata if isinstance(rule, QuantityRange)]
         if annotation is int:
-            return _plain_int(value, next(iter(ints), None))
+            return read_int(value, next(iter(ints), None))
         if quantities:
-            return _quantity_text(value, quantities[0])
+            return read_quantity(value, quantities[0])
         return value
 
 
 _CPU = QuantityRange("100m", "32", "CockroachDB is tested up to 32 vCPUs per node")
 _MEMORY = QuantityRange(_MIN_MEMORY, "256Gi", "CockroachDB needs at least 2Gi per node")
-_LABELS = Format(_labels, "Kubernetes label keys and values")
+_LABELS = Format(labels_refusal, "Kubernetes label keys and values")
 
 
 class Resources(_Section):
@@ -375,7 +125,7 @@ class Storage(_Section):
         str, QuantityRange("1Gi", "10Ti", "CockroachDB's production checklist: at most 10 TiB")
     ] = "100Gi"
     storage_class: Annotated[
-        str | None, Format(_dns_subdomain, "storage class name (DNS subdomain)")
+        str | None, Format(dns_subdomain_refusal, "storage class name (DNS subdomain)")
     ] = None
 
 
@@ -412,15 +162,15 @@ class KubernetesTarget(_Section):
     """
 
     mode: Literal["auto", "cluster", "render"] = "auto"
-    render_directory: Annotated[str | None, Format(_path, "path")] = None
-    context: Annotated[str | None, Format(_name, "kubeconfig context name")] = None
+    render_directory: Annotated[str | None, Format(path_refusal, "path")] = None
+    context: Annotated[str | None, Format(name_refusal, "kubeconfig context name")] = None
 
 
 class Schema(_Section):
     enabled: bool = True
-    migrations_directory: Annotated[str, Format(_path, "directory holding NNNN_name.sql files")] = (
-        "sql/migrations"
-    )
+    migrations_directory: Annotated[
+        str, Format(path_refusal, "directory holding NNNN_name.sql files")
+    ] = "sql/migrations"
     allow_drop: bool = False
 
 
@@ -431,7 +181,7 @@ class Monitoring(_Section):
     grafana_dashboard: bool = True
     labels: Annotated[
         dict[str, str],
-        Format(_monitoring_labels, f"Kubernetes labels, none under {_RESERVED_LABEL_PREFIX}"),
+        Format(monitoring_labels_refusal, f"Kubernetes labels, none under {RESERVED_LABEL_PREFIX}"),
     ] = Field(default_factory=dict)
 
 
@@ -466,19 +216,21 @@ class Scaling(_Section):
         if not isinstance(value, list):
             return value
         try:
-            return [_plain_int(item) for item in value]
+            return [read_int(item) for item in value]
         except ValueError:
             raise ValueError("a YAML list of pod ordinals (integers written with 0-9)") from None
 
 
 class _RawConfig(_Section):
     environment: Literal["dev", "staging", "prod"]
-    namespace: Annotated[str, Format(_dns_label, "DNS-1123 label")] = "trading"
+    namespace: Annotated[str, Format(dns_label_refusal, "DNS-1123 label")] = "trading"
     allow_system_namespace: bool = False
-    cluster_domain: Annotated[str, Format(_cluster_domain, "DNS subdomain")] = "cluster.local"
-    image: Annotated[str, Format(_image, f"image pinned to vX.Y.Z, {MINIMUM_VERSION} or later")] = (
-        DEFAULT_IMAGE
+    cluster_domain: Annotated[str, Format(cluster_domain_refusal, "DNS subdomain")] = (
+        "cluster.local"
     )
+    image: Annotated[
+        str, Format(image_refusal, f"image pinned to vX.Y.Z, {MINIMUM_VERSION} or later")
+    ] = DEFAULT_IMAGE
     replicas: Annotated[int, IntRange(1, MAX_REPLICAS)] = 3
     replication_factor: Annotated[
         int, IntRange(1, 7, "CockroachDB's documented replication factors are 3, 5 and 7")
@@ -498,11 +250,11 @@ class _RawConfig(_Section):
     certificates: Certificates = Certificates()
     kubernetes: KubernetesTarget = KubernetesTarget()
     schema_: Schema = Field(default=Schema(), alias="schema")
-    admin_dsn: Annotated[str | None, Format(_admin_dsn, "postgresql:// URI")] = None
+    admin_dsn: Annotated[str | None, Format(admin_dsn_refusal, "postgresql:// URI")] = None
     monitoring: Monitoring = Monitoring()
     backup: Backup = Backup()
     backup_destination: Annotated[
-        str | None, Format(_backup_destination, "CockroachDB backup URI")
+        str | None, Format(backup_destination_refusal, "CockroachDB backup URI")
     ] = None
     upgrade: Upgrade = Upgrade()
     scaling: Scaling = Scaling()
@@ -925,16 +677,16 @@ def _production_problems(raw: _RawConfig, report: _Report, secret_keys: Collecti
     )
     destination = raw.backup_destination
     if destination is not None:
-        scheme = _backup_scheme(destination)
+        scheme = backup_scheme(destination)
         off_cluster = (
             "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal and "
             "userfile backups are lost with the nodes"
         )
-        if scheme in _ON_CLUSTER_SCHEMES and not report.is_wrong("environment"):
+        if scheme in ON_CLUSTER_SCHEMES and not report.is_wrong("environment"):
             report.add("backupDestination", destination, off_cluster)  # even if spaced oddly
         else:
             require(
-                scheme in _OFF_CLUSTER_SCHEMES, "backupDestination", destination, off_cluster, env
+                scheme in OFF_CLUSTER_SCHEMES, "backupDestination", destination, off_cluster, env
             )
         require(
             f"{NAMESPACE}:backupDestination" in secret_keys,
