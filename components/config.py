@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -596,6 +597,13 @@ def _has_migrations(project: Path, directory: str) -> bool:
     return path.is_dir() and any(path.glob(MIGRATION_FILES))
 
 
+def _binary_quantity(size: Decimal) -> str:
+    """Bytes as Gi when whole, else as Mi rounded up: the smallest value a rule accepts."""
+    if size % 2**30 == 0:
+        return f"{int(size // 2**30)}Gi"
+    return f"{math.ceil(size / 2**20)}Mi"
+
+
 def _production_problems(raw: _RawConfig, report: _Report, secret_keys: Collection[str]) -> None:
     """CockroachDB's production checklist and this project's prod rules."""
     require = report.require
@@ -671,7 +679,7 @@ def _production_problems(raw: _RawConfig, report: _Report, secret_keys: Collecti
         parse_quantity(raw.resources.memory_request) >= memory_floor,
         "resources.memoryRequest",
         raw.resources.memory_request,
-        f">= {int(memory_floor / 2**30)}Gi in prod: CockroachDB's production checklist asks "
+        f">= {_binary_quantity(memory_floor)} in prod: CockroachDB's production checklist asks "
         "for 4 GiB of RAM per vCPU (2 GiB is for testing only)",
         ("resources.cpuRequest", *env),
     )

@@ -677,6 +677,13 @@ def test_prod_needs_four_gib_of_memory_per_vcpu() -> None:
     ]
 
 
+def test_prod_memory_floor_for_a_fractional_vcpu_count_is_rounded_up_to_a_mebibyte() -> None:
+    resources = {"cpuRequest": "4100m", "memoryRequest": "16Gi", "memoryLimit": "32Gi"}
+    assert only("prod", resources=resources).startswith(
+        "openalgo:resources.memoryRequest = '16Gi': >= 16794Mi in prod"
+    )
+
+
 def test_an_empty_migrations_directory_key_is_refused() -> None:
     assert only(schema={"migrationsDirectory": ""}) == (
         "openalgo:schema.migrationsDirectory = '': a non-empty path without surrounding spaces"
