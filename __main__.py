@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import (
+    CONFIG,
+    get_config_env,
+    get_config_secret_keys_env,
+    is_config_secret,
+)
 
 from components.config import ConfigError, StackConfig, load_stack_config
 from components.names import SQL_PORT
@@ -22,9 +27,13 @@ def kubeconfig_present() -> bool:
 
 def read_config() -> StackConfig:
     values = {**get_config_env(), **CONFIG.get()}
+    secret_keys = set(get_config_secret_keys_env()) | {k for k in values if is_config_secret(k)}
     try:
         return load_stack_config(
-            pulumi.get_stack(), values, kubeconfig_present=kubeconfig_present()
+            pulumi.get_stack(),
+            values,
+            kubeconfig_present=kubeconfig_present(),
+            secret_keys=secret_keys,
         )
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None

@@ -119,6 +119,11 @@ OPERATOR_SECRETS = {
 """Secrets an operator sets with `pulumi config set --secret` before a stack's first preview."""
 
 
+def operator_secret_keys(stack: str) -> list[str]:
+    """The keys of ``OPERATOR_SECRETS``, which Pulumi marks secret because of ``--secret``."""
+    return sorted(OPERATOR_SECRETS.get(stack, {}))
+
+
 def stack_file_config(stack: str, *, with_operator_secrets: bool = True) -> dict[str, str]:
     """A committed stack file's config, in the flat string form Pulumi hands a program."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
@@ -213,4 +218,4 @@ def run_stack_file(stack: str, **overrides: Any) -> RenderedStack:
     """Run a committed stack, optionally with some ``openalgo:`` keys replaced."""
     config = stack_file_config(stack)
     config.update({f"openalgo:{key}": encode(value) for key, value in overrides.items()})
-    return run_program(stack, config)
+    return run_program(stack, config, secret_keys=operator_secret_keys(stack))

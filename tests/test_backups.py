@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from postgres_server import ServerInfo
-from stack_harness import RenderedStack, run_stack_file, stack_file_config
+from stack_harness import RenderedStack, operator_secret_keys, run_stack_file, stack_file_config
 
 from components.backups import (
     BackupScheduleProvider,
@@ -69,8 +69,9 @@ def problems(stack: str, *, operator_secrets: bool = True, **overrides: Any) -> 
     values = stack_file_config(stack, with_operator_secrets=operator_secrets)
     for key, value in overrides.items():
         values[f"openalgo:{key}"] = value if isinstance(value, str) else json.dumps(value)
+    secret_keys = operator_secret_keys(stack) if operator_secrets else []
     with pytest.raises(ConfigError) as caught:
-        load_stack_config(stack, values, kubeconfig_present=True)
+        load_stack_config(stack, values, kubeconfig_present=True, secret_keys=secret_keys)
     return [str(problem) for problem in caught.value.problems]
 
 
@@ -93,7 +94,9 @@ def test_prod_refuses_node_local_backups() -> None:
 def test_schedules_must_be_cron_expressions() -> None:
     found = problems("dev", backup={"enabled": True, "fullSchedule": "daily"})
     assert (
-        "openalgo:backup.fullSchedule = 'daily': a cron expression or @hourly/@daily/@weekly"
+        "openalgo:backup.fullSchedule = 'daily': a cron expression of five fields (minute hour "
+        "day-of-month month day-of-week, e.g. '0 2 * * *') or one of @yearly, @annually, "
+        "@monthly, @weekly, @daily, @midnight, @hourly (not five fields separated by spaces)"
         in found
     )
 

@@ -130,6 +130,12 @@ def project(engine_env: dict[str, str], tmp_path: Path) -> Project:
     return Project(tmp_path, env)
 
 
+def listed_as_production(pattern: str) -> dict[str, Any]:
+    """Policy config adding stack names to the production ones, for every policy of the pack."""
+    policies: dict[str, Any] = json.loads(FORCE_PRODUCTION.read_text())
+    return {name: {"productionStacks": [pattern]} for name in policies}
+
+
 def forced(levels: dict[str, str]) -> dict[str, Any]:
     """The committed force-production config, with the enforcement of some policies changed."""
     config: dict[str, Any] = json.loads(FORCE_PRODUCTION.read_text())
@@ -138,8 +144,16 @@ def forced(levels: dict[str, str]) -> dict[str, Any]:
     return config
 
 
-def test_an_insecure_stack_named_prod_is_refused(project: Project) -> None:
+def test_the_program_refuses_a_dev_config_on_the_stack_named_prod(project: Project) -> None:
     preview = project.preview("prod", {})
+    assert preview.returncode != 0
+    assert "openalgo:environment = 'dev': 'prod' in the stack named prod" in preview.output
+
+
+def test_an_insecure_stack_named_as_production_in_policy_config_is_refused(
+    project: Project,
+) -> None:
+    preview = project.preview("prod-eu", {}, listed_as_production("prod-*"))
     assert preview.returncode != 0
     for expected in (
         "[mandatory]  cockroachdb-tls",

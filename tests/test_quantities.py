@@ -35,6 +35,30 @@ def test_malformed_quantities_are_refused_with_the_text(text: str) -> None:
         parse_quantity(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        " 16Gi",
+        "16Gi ",
+        "16Gi\n",
+        "-1Gi",
+        "+1",
+        "\uff11\uff16Gi",
+        "1_000",
+        "1e9999999",
+        "5.",
+        "1" * 31,
+    ],
+)
+def test_whitespace_signs_non_ascii_digits_and_huge_exponents_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a Kubernetes quantity"):
+        parse_quantity(text)
+
+
+def test_largest_admitted_quantity_is_exact() -> None:
+    assert int(parse_quantity("9" * 30 + "Ei")) == int("9" * 30) * 2**60
+
+
 @given(st.integers(min_value=0, max_value=2**20))
 def test_binary_suffixes_scale_by_1024(number: int) -> None:
     assert parse_quantity(f"{number}Ki") * 1024 == parse_quantity(f"{number}Mi")

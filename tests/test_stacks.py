@@ -175,3 +175,20 @@ def test_a_bad_config_registers_no_resource() -> None:
     with pytest.raises(Exception, match=r"openalgo:replicas = 0"):
         run_program("dev", config, mocks=mocks)
     assert mocks.resources == []
+
+
+def test_a_missing_migrations_directory_registers_no_resource() -> None:
+    config = stack_file_config("dev") | {
+        "openalgo:schema": json.dumps({"migrationsDirectory": "sql/no-such-directory"})
+    }
+    mocks = RecordingMocks()
+    with pytest.raises(Exception, match=r"openalgo:schema.migrationsDirectory = 'sql/no-such"):
+        run_program("dev", config, mocks=mocks)
+    assert mocks.resources == []
+
+
+def test_a_plaintext_backup_destination_in_prod_registers_no_resource() -> None:
+    mocks = RecordingMocks()
+    with pytest.raises(Exception, match=r"openalgo:backupDestination = \[secret\]: a secret"):
+        run_program("prod", stack_file_config("prod"), mocks=mocks)
+    assert mocks.resources == []
