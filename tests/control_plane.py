@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import ssl
@@ -75,6 +76,11 @@ REGION = "region-1"
 WALL_TIMES: dict[str, float] = {}
 """Measured wall times (what, seconds), printed in pytest's summary."""
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+BUILD_REPORT = re.compile(
+    r"^install-control-plane: (?P<name>[\w-]+): (?P<how>built|cached) in(?:to)? .* "
+    r"\((?P<seconds>[0-9.]+)s\)$"
+)
+"""The install script's line for each binary: built (cold) or found in the cache (warm)."""
 
 
 class ControlPlaneUnavailableError(RuntimeError):
@@ -113,6 +119,10 @@ def find_binaries() -> Binaries:
         raise ControlPlaneUnavailableError(
             f"no control plane: scripts/install-control-plane failed:\n{result.stderr[-2000:]}"
         )
+    for line in result.stderr.splitlines():
+        match = BUILD_REPORT.match(line)
+        if match:
+            WALL_TIMES[f"{match['name']} {match['how']}"] = float(match["seconds"])
     directory = Path(result.stdout.strip().splitlines()[-1])
     missing = [name for name in BINARIES if not (directory / name).is_file()]
     if missing:
