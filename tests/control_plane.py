@@ -75,7 +75,7 @@ NODES = (
 REGION = "region-1"
 WALL_TIMES: dict[str, float] = {}
 """Measured wall times (what, seconds), printed in pytest's summary."""
-BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 BUILD_REPORT = re.compile(
     r"^install-control-plane: (?P<name>[\w-]+): (?P<how>built|cached) in(?:to)? .* "
     r"\((?P<seconds>[0-9.]+)s\)$"
@@ -98,7 +98,6 @@ class ApiError(RuntimeError):
 
 @dataclass(frozen=True)
 class Binaries:
-    etcd: Path
     directory: Path
 
     def __getitem__(self, name: str) -> Path:
@@ -106,7 +105,7 @@ class Binaries:
 
 
 def find_binaries() -> Binaries:
-    """etcd from PATH (Debian's etcd-server); the rest from scripts/install-control-plane."""
+    """Every binary from scripts/install-control-plane (built once into a per-version cache)."""
     result = subprocess.run(
         [str(INSTALL_SCRIPT), "--print-path"],
         capture_output=True,
@@ -114,8 +113,7 @@ def find_binaries() -> Binaries:
         timeout=INSTALL_TIMEOUT_SECONDS,
         check=False,
     )
-    etcd = shutil.which("etcd")
-    if result.returncode != 0 or not result.stdout.strip() or etcd is None:
+    if result.returncode != 0 or not result.stdout.strip():
         raise ControlPlaneUnavailableError(
             f"no control plane: scripts/install-control-plane failed:\n{result.stderr[-2000:]}"
         )
@@ -127,7 +125,7 @@ def find_binaries() -> Binaries:
     missing = [name for name in BINARIES if not (directory / name).is_file()]
     if missing:
         raise ControlPlaneUnavailableError(f"not built in {directory}: {', '.join(missing)}")
-    return Binaries(Path(etcd), directory)
+    return Binaries(directory)
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -595,7 +593,7 @@ class ControlPlane:
         self._spawn(
             "etcd",
             [
-                str(self._binaries.etcd),
+                str(self._binaries["etcd"]),
                 "--name=test",
                 f"--data-dir={root / 'etcd'}",
                 f"--listen-client-urls={etcd_url}",

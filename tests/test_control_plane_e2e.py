@@ -388,21 +388,38 @@ def evict(kube: KubeClient, namespace: str, pod: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def evictions(dev_image_change: Rollout, kube: KubeClient) -> list[int]:
+def evictions(
+    dev_image_change: Rollout, kube: KubeClient, control_plane: ControlPlane
+) -> list[int]:
+    """Two evictions at once. A replaced CockroachDB pod takes a while to rejoin and turn ready;
+    here it would be back within a second, before the API server retries the second eviction
+    after its conflict, so the replacement is held unready until both answers are in."""
+    readiness = control_plane.readiness
+    assert readiness is not None
     budget = f"/apis/policy/v1/namespaces/{DEV_NAMESPACE}/poddisruptionbudgets/cockroachdb-budget"
     wait_for(
         "the disruption controller to allow one disruption",
         lambda: kube.get(budget).get("status", {}).get("disruptionsAllowed") == 1,
     )
     statuses: list[int] = []
+    together = threading.Barrier(2)
+
+    def evict_together(pod: str) -> None:
+        together.wait()
+        statuses.append(evict(kube, DEV_NAMESPACE, pod))
+
     threads = [
-        threading.Thread(target=lambda p=p: statuses.append(evict(kube, DEV_NAMESPACE, p)))
-        for p in (f"{STATEFULSET}-1", f"{STATEFULSET}-2")
+        threading.Thread(target=evict_together, args=(pod,))
+        for pod in (f"{STATEFULSET}-1", f"{STATEFULSET}-2")
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    readiness.never_ready.add(DEV_NAMESPACE)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        readiness.never_ready.discard(DEV_NAMESPACE)
     wait_for(
         "the evicted pod to be back and ready",
         lambda: len([p for p in pods(kube, DEV_NAMESPACE) if is_ready(p)]) == 4,
