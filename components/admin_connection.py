@@ -138,16 +138,21 @@ def admin_route(props: Mapping[str, Any]) -> Iterator[Route]:
         raise AdminConnectionError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class AdminEndpoint:
+    """The admin DSN and the libpq options that reach the server with it (TLS files, route)."""
+
+    dsn: str
+    options: dict[str, str]
+    via: str
+
+
 @contextlib.contextmanager
-def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection from ``admin_dsn``, ``ca_cert``, ``client_cert``, ``client_key``
-    and ``kube_access``."""
+def admin_endpoint(props: Mapping[str, Any]) -> Iterator[AdminEndpoint]:
+    """``ADMIN_KEYS`` of ``props`` made usable: route open and PEMs on disk while the block runs."""
     dsn = optional_str(props, "admin_dsn")
     if dsn is None:
         raise AdminConnectionError("admin_dsn: an admin DSN is required")
-    problem = dsn_problem(dsn)
-    if problem is not None:
-        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
     with (
         admin_route(props) as route,
         tls_files(
@@ -156,18 +161,26 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
             optional_str(props, "client_key"),
         ) as tls,
     ):
+        yield AdminEndpoint(dsn, {**connect_options(dsn, tls), **route.options}, route.via)
+
+
+@contextlib.contextmanager
+def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection through ``admin_endpoint``; the DSN is checked first."""
+    dsn = optional_str(props, "admin_dsn")
+    problem = dsn_problem(dsn) if dsn is not None else None
+    if dsn is not None and problem is not None:
+        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
+    with admin_endpoint(props) as endpoint:
         try:
             conninfo = make_conninfo(
-                dsn,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                **connect_options(dsn, tls),
-                **route.options,
+                endpoint.dsn, connect_timeout=CONNECT_TIMEOUT_S, **endpoint.options
             )
             connection = psycopg.connect(conninfo, autocommit=True)
         except (psycopg.Error, ValueError) as error:
-            message = redact_message(str(error), dsn)
+            message = redact_message(str(error), endpoint.dsn)
             raise AdminConnectionError(
-                f"cannot connect to {redact_dsn(dsn)} through {route.via}: {message}"
+                f"cannot connect to {redact_dsn(endpoint.dsn)} through {endpoint.via}: {message}"
             ) from None
         with connection:
             yield connection

@@ -38,10 +38,8 @@ from components.admin_connection import (
     ADMIN_SECRET_KEYS,
     AdminAccess,
     AdminConnectionError,
-    admin_route,
-    connect_options,
+    admin_endpoint,
     optional_str,
-    tls_files,
 )
 from components.dynamic_provider import DeclaredProvider
 from migrator import (
@@ -243,31 +241,21 @@ def state_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
 
 @contextlib.contextmanager
 def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]:
-    dsn = props.get("admin_dsn")
-    if not isinstance(dsn, str) or not dsn:
-        raise SchemaMigrationError("admin_dsn: an admin DSN is required")
     factor = props.get("replication_factor")
     wait = props.get("lock_wait_s")
     with contextlib.ExitStack() as stack:
         try:
-            route = stack.enter_context(admin_route(props))
+            endpoint = stack.enter_context(admin_endpoint(props))
         except AdminConnectionError as error:
             raise SchemaMigrationError(str(error)) from None
-        tls = stack.enter_context(
-            tls_files(
-                optional_str(props, "ca_cert"),
-                optional_str(props, "client_cert"),
-                optional_str(props, "client_key"),
-            )
-        )
         try:
             target = Target(
-                admin_dsn=dsn,
+                admin_dsn=endpoint.dsn,
                 database=str(props.get("database", "openalgo")),
                 app_user=_app_user(props),
                 app_password=optional_str(props, "app_password"),
                 replication_factor=int(factor) if factor is not None else None,
-                connect_options={**connect_options(dsn, tls), **route.options},
+                connect_options=endpoint.options,
             )
             migrations = migrations_from_texts(bundle, target.app_user)
         except (ValueError, InvalidMigrationsError) as exc:
