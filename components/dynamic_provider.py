@@ -9,6 +9,8 @@ resource) and ``OUTPUT_KEYS`` (what its methods add). From that, the base
   secrets in their envelopes again (``additional_secret_outputs`` tells the engine the same);
 * diffs only the declared inputs, the admin access among them, so a changed DSN or a renewed
   client certificate reaches the state before a later update or delete connects with it;
+* turns every failure of an admin session into the provider's ``FAILURE``, with the DSN's
+  password and every secret input redacted;
 * builds the program side: the resource's inputs (secrets marked, output keys declared) from one
   mapping that must name exactly the declared inputs, and its options.
 
@@ -16,15 +18,16 @@ Pulumi pickles a provider by reference to its class (dill) into every resource's
 names, modules and instance attributes stay as they are; declarations are class attributes,
 which are not pickled.
 
-Production rules (``allow_drop`` and the replication factor in prod) have one home: the stack
-config (``components.config``), which refuses a prod stack with ``schema.allowDrop`` true or a
-replication factor under 3 or above the node count, so such a stack declares no resource. The
-policy pack (``policy/``) re-checks the declared resources for programs that bypass the config.
-Providers re-check only what reaches them another way, from state: a destroy runs with the
-inputs of the last update, not with today's config, so the schema provider refuses to drop a
-production database on delete (``components.schema.drop_refusal``, also used by the component and
-its check for programs that use it without the config); the guard compares the replica count in
-state with the new one against the replication factor, which no config check can see.
+Production rules (``allow_drop`` and the replication factor) have one home: the stack config
+(``components.config``). It refuses a prod stack with ``schema.allowDrop`` true or a replication
+factor under 3, and any stack whose replication factor exceeds its node count, so such a stack
+declares no resource. The policy pack (``policy/``) re-checks the declared resources for programs
+that bypass the config. Providers re-check only what reaches them another way, from state: a
+destroy runs with the inputs of the last update, not with today's config, so the schema provider
+refuses to drop a production database on delete (``components.schema.drop_refused``, which its
+component and check share for programs that use it without the config); the guard checks a
+scale-down from the replica count in state against the replication factor, which no config check
+can see.
 """
 
 from __future__ import annotations
