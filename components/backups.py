@@ -113,6 +113,8 @@ class BackupScheduleResource(dynamic.Resource, module="openalgo", name="BackupSc
 
 @dataclass(frozen=True)
 class BackupScheduleArgs:
+    """The fields named in ``SCHEDULE_KEYS`` become the inputs of the same names."""
+
     database: str
     destination: pulumi.Input[str]
     full_schedule: str
@@ -129,19 +131,9 @@ class BackupSchedule(pulumi.ComponentResource):
         self, name: str, args: BackupScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:BackupSchedule", name, None, opts)
-        resource = BackupScheduleResource(
-            BackupScheduleProvider(),
-            f"{name}-schedule",
-            BackupScheduleProvider.resource_inputs(
-                {
-                    "database": args.database,
-                    "destination": args.destination,
-                    "full_schedule": args.full_schedule,
-                    "incremental_schedule": args.incremental_schedule,
-                },
-                args.admin,
-            ),
-            BackupScheduleProvider.resource_options(self),
+        schedule = {key: getattr(args, key) for key in SCHEDULE_KEYS}
+        resource = BackupScheduleProvider().declare(
+            BackupScheduleResource, f"{name}-schedule", self, schedule, args.admin
         )
         self.status = resource.status
         self.register_outputs({"status": self.status})

@@ -206,6 +206,20 @@ class ClusterGuardArgs:
     decommission_timeout_s: int = 1800
 
 
+def gate_inputs(args: ClusterGuardArgs) -> dict[str, Any]:
+    """The gate's inputs besides the admin access."""
+    return {
+        "version": args.version,
+        "replicas": args.replicas,
+        "replication_factor": args.replication_factor,
+        "production": args.production,
+        "decommissioned": list(args.decommissioned),
+        "finalize": args.finalize,
+        "reachable": args.admin.dsn is not None,
+        "decommission_timeout_s": args.decommission_timeout_s,
+    }
+
+
 class ClusterGuard(pulumi.ComponentResource):
     """Make the StatefulSet depend on this, so a refused change stops before it."""
 
@@ -215,23 +229,8 @@ class ClusterGuard(pulumi.ComponentResource):
         self, name: str, args: ClusterGuardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:ClusterGuard", name, None, opts)
-        resource = ClusterGuardResource(
-            ClusterGuardProvider(),
-            f"{name}-gate",
-            ClusterGuardProvider.resource_inputs(
-                {
-                    "version": args.version,
-                    "replicas": args.replicas,
-                    "replication_factor": args.replication_factor,
-                    "production": args.production,
-                    "decommissioned": list(args.decommissioned),
-                    "finalize": args.finalize,
-                    "reachable": args.admin.dsn is not None,
-                    "decommission_timeout_s": args.decommission_timeout_s,
-                },
-                args.admin,
-            ),
-            ClusterGuardProvider.resource_options(self),
+        resource = ClusterGuardProvider().declare(
+            ClusterGuardResource, f"{name}-gate", self, gate_inputs(args), args.admin
         )
         self.actions = resource.actions
         self.register_outputs({"actions": self.actions})

@@ -94,13 +94,11 @@ class ClusterRollout(pulumi.ComponentResource):
         self, name: str, args: ClusterRolloutArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        resource = ClusterRolloutResource(
-            ClusterRolloutProvider(),
+        resource = ClusterRolloutProvider().declare(
+            ClusterRolloutResource,
             f"{name}-wait",
-            ClusterRolloutProvider.resource_inputs(
-                {"kube_access": args.access.to_input(), "template": dict(args.template)}
-            ),
-            ClusterRolloutProvider.resource_options(self),
+            self,
+            {"kube_access": args.access.to_input(), "template": dict(args.template)},
         )
         self.status = resource.status
         self.register_outputs({"status": self.status})

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 import pulumi
@@ -48,6 +48,8 @@ from components.admin_connection import (
     optional_str,
 )
 from migrator.redaction import redact_message
+
+R = TypeVar("R", bound=dynamic.Resource)
 
 
 def plain(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -205,4 +207,17 @@ class DeclaredProvider(dynamic.ResourceProvider):
     def resource_options(cls, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(
             parent=parent, additional_secret_outputs=list(cls.SECRET_KEYS) or None
+        )
+
+    def declare(
+        self,
+        resource: type[R],
+        name: str,
+        parent: pulumi.Resource,
+        values: Mapping[str, Any],
+        admin: AdminAccess | None = None,
+    ) -> R:
+        """The resource this provider manages, declared as ``parent``'s child."""
+        return resource(
+            self, name, self.resource_inputs(values, admin), self.resource_options(parent)
         )

@@ -381,22 +381,19 @@ class SchemaMigrationsArgs:
     lock_wait_s: float = 300.0
 
 
-def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
-    """The dynamic resource's inputs; secrets wrapped, output-only keys declared as None."""
-    return SchemaMigrationsProvider.resource_inputs(
-        {
-            "app_password": args.app_password,
-            "database": args.database,
-            "app_user": args.app_user,
-            "replication_factor": args.replication_factor,
-            "migrations": migration_manifest(migrations),
-            "migrations_digest": migrations.digest,
-            "allow_drop": args.allow_drop,
-            "production": args.production,
-            "lock_wait_s": args.lock_wait_s,
-        },
-        args.admin,
-    )
+def schema_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
+    """The schema resource's inputs besides the admin access."""
+    return {
+        "app_password": args.app_password,
+        "database": args.database,
+        "app_user": args.app_user,
+        "replication_factor": args.replication_factor,
+        "migrations": migration_manifest(migrations),
+        "migrations_digest": migrations.digest,
+        "allow_drop": args.allow_drop,
+        "production": args.production,
+        "lock_wait_s": args.lock_wait_s,
+    }
 
 
 class SchemaMigrations(pulumi.ComponentResource):
@@ -419,11 +416,12 @@ class SchemaMigrations(pulumi.ComponentResource):
             )
         migrations = load_migrations(args.migrations_dir, app_user=args.app_user)
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        resource = SchemaMigrationsResource(
-            SchemaMigrationsProvider(sql_bundle(migrations)),
+        resource = SchemaMigrationsProvider(sql_bundle(migrations)).declare(
+            SchemaMigrationsResource,
             f"{name}-migrations",
-            resource_inputs(args, migrations),
-            SchemaMigrationsProvider.resource_options(self),
+            self,
+            schema_inputs(args, migrations),
+            args.admin,
         )
         self.migration_ids = list(migrations.ids)
         self.migrations_digest = migrations.digest
