@@ -10,6 +10,9 @@ is used as it is, anywhere else the connection goes through a port-forward to a 
 (``components.kube_tunnel``). libpq then dials the tunnel (``hostaddr``) but still checks the
 server certificate against the Service's name (``host``), so TLS verification is unchanged and
 the node certificate needs no extra name.
+
+What travels (``AdminAccess``): the program describes the admin access once, as one value, and
+every resource that speaks SQL receives it as the same provider inputs (``ADMIN_KEYS``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -28,7 +31,36 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
 from migrator.redaction import dsn_problem, redact_dsn, redact_message
 
+if TYPE_CHECKING:
+    import pulumi
+
 CONNECT_TIMEOUT_S = 10
+ADMIN_SECRET_KEYS = ("admin_dsn", "ca_cert", "client_cert", "client_key")
+ADMIN_KEYS = (*ADMIN_SECRET_KEYS, "kube_access")
+"""The provider inputs of the admin access; their names are those existing state holds."""
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """How a provider reaches the cluster as an admin: a DSN, under TLS the CA and root's client
+    certificate and key, and where the pods are when the DSN names the in-cluster Service (None:
+    the DSN is used as it is)."""
+
+    dsn: pulumi.Input[str] | None
+    ca_cert: pulumi.Input[str] | None = None
+    client_cert: pulumi.Input[str] | None = None
+    client_key: pulumi.Input[str] | None = None
+    kube_access: KubeAccess | None = None
+
+    def inputs(self) -> dict[str, Any]:
+        """The provider inputs, plain: the provider base marks ``ADMIN_SECRET_KEYS`` secret."""
+        return {
+            "admin_dsn": self.dsn,
+            "ca_cert": self.ca_cert,
+            "client_cert": self.client_cert,
+            "client_key": self.client_key,
+            "kube_access": None if self.kube_access is None else self.kube_access.to_input(),
+        }
 
 
 class AdminConnectionError(Exception):
@@ -106,16 +138,21 @@ def admin_route(props: Mapping[str, Any]) -> Iterator[Route]:
         raise AdminConnectionError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class AdminEndpoint:
+    """The admin DSN and the libpq options that reach the server with it (TLS files, route)."""
+
+    dsn: str
+    options: dict[str, str]
+    via: str
+
+
 @contextlib.contextmanager
-def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection from ``admin_dsn``, ``ca_cert``, ``client_cert``, ``client_key``
-    and ``kube_access``."""
+def admin_endpoint(props: Mapping[str, Any]) -> Iterator[AdminEndpoint]:
+    """``ADMIN_KEYS`` of ``props`` made usable: route open and PEMs on disk while the block runs."""
     dsn = optional_str(props, "admin_dsn")
     if dsn is None:
         raise AdminConnectionError("admin_dsn: an admin DSN is required")
-    problem = dsn_problem(dsn)
-    if problem is not None:
-        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
     with (
         admin_route(props) as route,
         tls_files(
@@ -124,18 +161,26 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
             optional_str(props, "client_key"),
         ) as tls,
     ):
+        yield AdminEndpoint(dsn, {**connect_options(dsn, tls), **route.options}, route.via)
+
+
+@contextlib.contextmanager
+def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection through ``admin_endpoint``; the DSN is checked first."""
+    dsn = optional_str(props, "admin_dsn")
+    problem = dsn_problem(dsn) if dsn is not None else None
+    if dsn is not None and problem is not None:
+        raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
+    with admin_endpoint(props) as endpoint:
         try:
             conninfo = make_conninfo(
-                dsn,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                **connect_options(dsn, tls),
-                **route.options,
+                endpoint.dsn, connect_timeout=CONNECT_TIMEOUT_S, **endpoint.options
             )
             connection = psycopg.connect(conninfo, autocommit=True)
         except (psycopg.Error, ValueError) as error:
-            message = redact_message(str(error), dsn)
+            message = redact_message(str(error), endpoint.dsn)
             raise AdminConnectionError(
-                f"cannot connect to {redact_dsn(dsn)} through {route.via}: {message}"
+                f"cannot connect to {redact_dsn(endpoint.dsn)} through {endpoint.via}: {message}"
             ) from None
         with connection:
             yield connection

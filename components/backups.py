@@ -4,6 +4,10 @@ One CockroachDB schedule pair (incremental + full, same label) backs up the data
 stack's destination. The destination URI may carry cloud credentials, so it only ever travels
 as a secret. CockroachDB never deletes old backups itself: retention is the bucket's lifecycle
 rule, and ``retention_days`` is checked to keep at least one full backup chain.
+
+The schedule is written again only when what it backs up, where or when changes: a new DSN or a
+renewed certificate is recorded in the state without touching it (a new schedule starts with a
+full backup at once).
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime import rpc
 
-from components.admin_connection import AdminConnectionError, admin_connection, is_cockroachdb
-from migrator.redaction import redact_message
+from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
+from components.dynamic_provider import DeclaredProvider, changed_keys
 
 SCHEDULE_LABEL = "openalgo_backup"
-SECRET_KEYS = ("destination", "admin_dsn", "ca_cert", "client_cert", "client_key")
+SCHEDULE_KEYS = ("destination", "database", "full_schedule", "incremental_schedule")
+"""The inputs the schedule is made of; the others say how to reach the cluster."""
 
 
 def sql_literal(text: str) -> str:
@@ -59,65 +63,48 @@ def show_backups_sql(destination: str) -> str:
     return f"SHOW BACKUPS IN {sql_literal(destination)}"
 
 
-def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: rpc.unwrap_rpc_secret(value) for key, value in props.items()}
-
-
 class BackupScheduleError(Exception):
     """The schedule could not be written; the message holds no secret."""
 
 
-class BackupScheduleProvider(dynamic.ResourceProvider):
+class BackupScheduleProvider(DeclaredProvider):
     """Replaces the labelled schedules with the configured ones; drops them on delete."""
 
-    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        return dynamic.CreateResult(SCHEDULE_LABEL, {**props, "status": self._apply(props)})
+    INPUT_KEYS = (*SCHEDULE_KEYS, *ADMIN_KEYS)
+    SECRET_KEYS = ("destination", *ADMIN_SECRET_KEYS)
+    OUTPUT_KEYS = ("status",)
+    FAILURE = BackupScheduleError
+    WHAT = "backup schedule"
 
-    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
-        olds, news = _plain(_olds), _plain(_news)
-        keys = ("destination", "database", "full_schedule", "incremental_schedule", "kube_access")
-        changed = any(olds.get(key) != news.get(key) for key in keys)
-        return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+    def created(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return SCHEDULE_LABEL, {"status": self._run(props, drop_only=False)}
 
-    def update(
-        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
-    ) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult({**_news, "status": self._apply(_news)})
+    def updated(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        status = olds.get("status")
+        if isinstance(status, str) and not changed_keys(SCHEDULE_KEYS, olds, news):
+            return {"status": status}
+        return {"status": self._run(news, drop_only=False)}
 
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        self._run(_plain(props), drop_only=True)
+    def deleted(self, props: dict[str, Any]) -> None:
+        self._run(props, drop_only=True)
 
-    def _apply(self, props: dict[str, Any]) -> str:
-        return self._run(_plain(props), drop_only=False)
-
-    @staticmethod
-    def _run(props: Mapping[str, Any], *, drop_only: bool) -> str:
-        destination = str(props["destination"])
-        dsn = props.get("admin_dsn")
-        try:
-            with admin_connection(props) as connection:
-                if not is_cockroachdb(connection):
-                    return "skipped: backup schedules exist only on CockroachDB"
-                with connection.transaction():
-                    connection.execute(drop_schedules_sql())
-                    if drop_only:
-                        return "dropped"
-                    connection.execute(
-                        create_schedule_sql(
-                            str(props["database"]),
-                            destination,
-                            str(props["incremental_schedule"]),
-                            str(props["full_schedule"]),
-                        )
+    def _run(self, props: Mapping[str, Any], *, drop_only: bool) -> str:
+        with self.admin_session(props) as connection:
+            if not is_cockroachdb(connection):
+                return "skipped: backup schedules exist only on CockroachDB"
+            with connection.transaction():
+                connection.execute(drop_schedules_sql())
+                if drop_only:
+                    return "dropped"
+                connection.execute(
+                    create_schedule_sql(
+                        str(props["database"]),
+                        str(props["destination"]),
+                        str(props["incremental_schedule"]),
+                        str(props["full_schedule"]),
                     )
-                return "scheduled"
-        except AdminConnectionError as error:
-            raise BackupScheduleError(str(error)) from None
-        except Exception as error:
-            message = redact_message(
-                str(error), dsn if isinstance(dsn, str) else "", (destination,)
-            )
-            raise BackupScheduleError(f"backup schedule: {message}") from None
+                )
+            return "scheduled"
 
 
 class BackupScheduleResource(dynamic.Resource, module="openalgo", name="BackupSchedule"):
@@ -126,15 +113,13 @@ class BackupScheduleResource(dynamic.Resource, module="openalgo", name="BackupSc
 
 @dataclass(frozen=True)
 class BackupScheduleArgs:
+    """The fields named in ``SCHEDULE_KEYS`` become the inputs of the same names."""
+
     database: str
     destination: pulumi.Input[str]
     full_schedule: str
     incremental_schedule: str
-    admin_dsn: pulumi.Input[str]
-    ca_cert: pulumi.Input[str] | None = None
-    client_cert: pulumi.Input[str] | None = None
-    client_key: pulumi.Input[str] | None = None
-    kube_access: dict[str, Any] | None = None
+    admin: AdminAccess
 
 
 class BackupSchedule(pulumi.ComponentResource):
@@ -146,26 +131,9 @@ class BackupSchedule(pulumi.ComponentResource):
         self, name: str, args: BackupScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:BackupSchedule", name, None, opts)
-
-        def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
-            return None if value is None else pulumi.Output.secret(value)
-
-        resource = BackupScheduleResource(
-            BackupScheduleProvider(),
-            f"{name}-schedule",
-            {
-                "database": args.database,
-                "destination": secret(args.destination),
-                "full_schedule": args.full_schedule,
-                "incremental_schedule": args.incremental_schedule,
-                "admin_dsn": secret(args.admin_dsn),
-                "ca_cert": secret(args.ca_cert),
-                "client_cert": secret(args.client_cert),
-                "client_key": secret(args.client_key),
-                "kube_access": args.kube_access,
-                "status": None,
-            },
-            pulumi.ResourceOptions(parent=self, additional_secret_outputs=list(SECRET_KEYS)),
+        schedule = {key: getattr(args, key) for key in SCHEDULE_KEYS}
+        resource = BackupScheduleProvider().declare(
+            BackupScheduleResource, f"{name}-schedule", self, schedule, args.admin
         )
         self.status = resource.status
         self.register_outputs({"status": self.status})

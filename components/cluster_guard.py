@@ -13,30 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime import rpc
 
-from components.admin_connection import AdminConnectionError, admin_connection, is_cockroachdb
+from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
+from components.dynamic_provider import DeclaredProvider
 from components.names import STATEFULSET
 from components.scaling import removed_ordinals, scaling_refusals
 from components.upgrades import parse_version, upgrade_refusals
-from migrator.redaction import redact_message
 
-SECRET_KEYS = ("admin_dsn", "ca_cert", "client_cert", "client_key")
-INPUT_KEYS = (
-    *SECRET_KEYS,
-    "version",
-    "replicas",
-    "replication_factor",
-    "production",
-    "decommissioned",
-    "finalize",
-    "reachable",
-    "decommission_timeout_s",
-    "kube_access",
-)
 POLL_SECONDS = 10.0
 
 NODES_SQL = (
@@ -87,10 +72,6 @@ def decommission_pending(rows: Sequence[NodeRow], ordinals: Sequence[int]) -> li
     return pending
 
 
-def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: rpc.unwrap_rpc_secret(value) for key, value in props.items()}
-
-
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -114,32 +95,39 @@ class ClusterGuardError(Exception):
     """A guarded change could not be made safe; nothing after the guard was changed."""
 
 
-class ClusterGuardProvider(dynamic.ResourceProvider):
+class ClusterGuardProvider(DeclaredProvider):
     """Holds no state of its own: everything it needs arrives as (secret) inputs."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        refusals = guard_refusals(_plain(_olds), _plain(news))
-        return dynamic.CheckResult(news, [dynamic.CheckFailure("guard", r) for r in refusals])
+    INPUT_KEYS = (
+        "version",
+        "replicas",
+        "replication_factor",
+        "production",
+        "decommissioned",
+        "finalize",
+        "reachable",
+        "decommission_timeout_s",
+        *ADMIN_KEYS,
+    )
+    SECRET_KEYS = ADMIN_SECRET_KEYS
+    OUTPUT_KEYS = ("actions",)
+    FAILURE = ClusterGuardError
+    WHAT = "cluster guard"
 
-    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
-        olds, news = _plain(_olds), _plain(_news)
-        changed = [key for key in INPUT_KEYS if olds.get(key) != news.get(key)]
-        return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+    def refusals(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
+        return [("guard", refusal) for refusal in guard_refusals(olds, news)]
 
-    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        return dynamic.CreateResult("cockroachdb-guard", {**props, "actions": []})
+    def created(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "cockroachdb-guard", {"actions": []}
 
-    def update(
-        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
-    ) -> dynamic.UpdateResult:
-        olds, news = _plain(_olds), _plain(_news)
+    def updated(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         refusals = guard_refusals(olds, news)
         if refusals:
             raise ClusterGuardError("; ".join(refusals))
         actions = self._make_safe(olds, news) if news.get("reachable") else []
         if not news.get("reachable") and self._needs_cluster(olds, news):
             actions = ["cluster not reachable (manifests only rendered): no checks were run"]
-        return dynamic.UpdateResult({**_news, "actions": actions})
+        return {"actions": actions}
 
     @staticmethod
     def _needs_cluster(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
@@ -153,19 +141,12 @@ class ClusterGuardProvider(dynamic.ResourceProvider):
     def _make_safe(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         if not self._needs_cluster(olds, news):
             return []
-        try:
-            with admin_connection(news) as connection:
-                if not is_cockroachdb(connection):
-                    return ["skipped: the server is not CockroachDB"]
-                actions = self._wait_for_decommission(connection, olds, news)
-                actions += self._keep_upgrade_reversible(connection, olds, news)
-                return actions
-        except AdminConnectionError as error:
-            raise ClusterGuardError(str(error)) from None
-        except psycopg.Error as error:
-            dsn = news.get("admin_dsn")
-            message = redact_message(str(error), dsn if isinstance(dsn, str) else "")
-            raise ClusterGuardError(f"cluster guard: {message}") from None
+        with self.admin_session(news) as connection:
+            if not is_cockroachdb(connection):
+                return ["skipped: the server is not CockroachDB"]
+            actions = self._wait_for_decommission(connection, olds, news)
+            actions += self._keep_upgrade_reversible(connection, olds, news)
+            return actions
 
     @staticmethod
     def _wait_for_decommission(
@@ -212,19 +193,31 @@ class ClusterGuardResource(dynamic.Resource, module="openalgo", name="ClusterGua
 
 @dataclass(frozen=True)
 class ClusterGuardArgs:
+    """``admin.dsn`` None: nothing is deployed (manifests only rendered), so nothing is checked
+    against the cluster."""
+
     version: str | None
     replicas: int
     replication_factor: int
     production: bool
     decommissioned: tuple[int, ...]
     finalize: bool
-    reachable: bool
-    admin_dsn: pulumi.Input[str] | None = None
-    ca_cert: pulumi.Input[str] | None = None
-    client_cert: pulumi.Input[str] | None = None
-    client_key: pulumi.Input[str] | None = None
+    admin: AdminAccess
     decommission_timeout_s: int = 1800
-    kube_access: dict[str, Any] | None = None
+
+
+def gate_inputs(args: ClusterGuardArgs) -> dict[str, Any]:
+    """The gate's inputs besides the admin access."""
+    return {
+        "version": args.version,
+        "replicas": args.replicas,
+        "replication_factor": args.replication_factor,
+        "production": args.production,
+        "decommissioned": list(args.decommissioned),
+        "finalize": args.finalize,
+        "reachable": args.admin.dsn is not None,
+        "decommission_timeout_s": args.decommission_timeout_s,
+    }
 
 
 class ClusterGuard(pulumi.ComponentResource):
@@ -236,30 +229,8 @@ class ClusterGuard(pulumi.ComponentResource):
         self, name: str, args: ClusterGuardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:ClusterGuard", name, None, opts)
-
-        def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
-            return None if value is None else pulumi.Output.secret(value)
-
-        resource = ClusterGuardResource(
-            ClusterGuardProvider(),
-            f"{name}-gate",
-            {
-                "version": args.version,
-                "replicas": args.replicas,
-                "replication_factor": args.replication_factor,
-                "production": args.production,
-                "decommissioned": list(args.decommissioned),
-                "finalize": args.finalize,
-                "reachable": args.reachable,
-                "decommission_timeout_s": args.decommission_timeout_s,
-                "kube_access": args.kube_access,
-                "admin_dsn": secret(args.admin_dsn),
-                "ca_cert": secret(args.ca_cert),
-                "client_cert": secret(args.client_cert),
-                "client_key": secret(args.client_key),
-                "actions": None,
-            },
-            pulumi.ResourceOptions(parent=self, additional_secret_outputs=list(SECRET_KEYS)),
+        resource = ClusterGuardProvider().declare(
+            ClusterGuardResource, f"{name}-gate", self, gate_inputs(args), args.admin
         )
         self.actions = resource.actions
         self.register_outputs({"actions": self.actions})

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from components.dynamic_provider import DeclaredProvider
 from components.kube_access import (
     ClusterNotReadyError,
     ClusterReader,
@@ -31,7 +32,6 @@ from components.kube_access import (
     wait_for_rollout,
 )
 
-INPUT_KEYS = ("kube_access", "template")
 MIN_ROLLOUT_WAIT_S = 5.0
 """The rollout is looked at for this long even when the init Job took the whole bound."""
 COMPONENT_TYPE = "openalgo:cockroachdb:Rollout"
@@ -57,27 +57,21 @@ def wait_until_serving(access: KubeAccess) -> str:
     return rollout.detail
 
 
-class ClusterRolloutProvider(dynamic.ResourceProvider):
+class ClusterRolloutProvider(DeclaredProvider):
     """Holds nothing; waits in create and update, never on delete."""
 
-    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
-        changed = [key for key in INPUT_KEYS if _olds.get(key) != _news.get(key)]
-        return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+    INPUT_KEYS = ("kube_access", "template")
+    OUTPUT_KEYS = ("status",)
 
-    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        return dynamic.CreateResult("cockroachdb-rollout", self._wait(props))
-
-    def update(
-        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
-    ) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(self._wait(_news))
+    def created(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "cockroachdb-rollout", self._wait(props)
 
     @staticmethod
     def _wait(props: Mapping[str, Any]) -> dict[str, Any]:
         access = KubeAccess.from_input(props.get("kube_access"))
         if access is None:
             raise ClusterRolloutError("kube_access: where the pods are is required")
-        return {**props, "status": wait_until_serving(access)}
+        return {"status": wait_until_serving(access)}
 
 
 class ClusterRolloutResource(dynamic.Resource, module="openalgo", name="ClusterRollout"):
@@ -100,15 +94,11 @@ class ClusterRollout(pulumi.ComponentResource):
         self, name: str, args: ClusterRolloutArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        resource = ClusterRolloutResource(
-            ClusterRolloutProvider(),
+        resource = ClusterRolloutProvider().declare(
+            ClusterRolloutResource,
             f"{name}-wait",
-            {
-                "kube_access": args.access.to_input(),
-                "template": dict(args.template),
-                "status": None,
-            },
-            pulumi.ResourceOptions(parent=self),
+            self,
+            {"kube_access": args.access.to_input(), "template": dict(args.template)},
         )
         self.status = resource.status
         self.register_outputs({"status": self.status})

@@ -18,7 +18,8 @@ inside the provider could be added later without changing the inputs.
 
 Serialization. Pulumi pickles the provider (dill) and runs it in another process, so it holds
 only plain tuples of strings, opens every connection inside the method that needs it, and this
-module does nothing at import time.
+module does nothing at import time. Secrets, outputs and the diff are the provider base's
+(``components.dynamic_provider``), which also says where the production rules are checked.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
-from pulumi.runtime import rpc
 
 from components.admin_connection import (
+    ADMIN_KEYS,
+    ADMIN_SECRET_KEYS,
+    AdminAccess,
     AdminConnectionError,
-    admin_route,
-    connect_options,
+    admin_endpoint,
     optional_str,
-    tls_files,
 )
+from components.dynamic_provider import DeclaredProvider
 from migrator import (
     InvalidMigrationsError,
     LeaseSettings,
@@ -58,9 +60,9 @@ from migrator.redaction import dsn_problem, redact_dsn
 from migrator.results import ApplyResult, CompanionStatus
 
 COMPONENT_TYPE = "openalgo:cockroachdb:SchemaMigrations"
-SECRET_KEYS = ("admin_dsn", "app_password", "ca_cert", "client_cert", "client_key")
+SECRET_KEYS = ("app_password", *ADMIN_SECRET_KEYS)
 INPUT_KEYS = (
-    *SECRET_KEYS,
+    "app_password",
     "database",
     "app_user",
     "replication_factor",
@@ -69,7 +71,7 @@ INPUT_KEYS = (
     "allow_drop",
     "production",
     "lock_wait_s",
-    "kube_access",
+    *ADMIN_KEYS,
 )
 OUTPUT_KEYS = (
     "applied",
@@ -104,14 +106,6 @@ def _app_user(props: Mapping[str, Any]) -> str:
 def migration_manifest(migrations: MigrationSet) -> list[dict[str, str]]:
     """The reviewable list: one {id, checksum} per migration, in order."""
     return [{"id": m.id, "checksum": m.checksum} for m in migrations]
-
-
-def _plain(value: Any) -> Any:
-    return rpc.unwrap_rpc_secret(value)
-
-
-def _plain_props(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in props.items()}
 
 
 def _manifest_pairs(value: Any) -> list[tuple[str, str]] | None:
@@ -155,6 +149,12 @@ def removed_applied(
     ]
 
 
+def drop_refused(production: object, allow_drop: object) -> bool:
+    """Dropping the database of a production stack: refused wherever the provider meets it (see
+    ``components.dynamic_provider`` on where production rules live); unknowns are not judged."""
+    return production is True and allow_drop is True
+
+
 def check_inputs(
     olds: Mapping[str, Any], news: Mapping[str, Any], bundle: SqlBundle
 ) -> list[tuple[str, str]]:
@@ -186,7 +186,7 @@ def check_inputs(
     factor = news.get("replication_factor")
     if factor is not None and isinstance(factor, int | float) and factor < 1:
         failures.append(("replication_factor", f"{factor} is not allowed: use 1 or more"))
-    if news.get("production") is True and news.get("allow_drop") is True:
+    if drop_refused(news.get("production"), news.get("allow_drop")):
         failures.append(("allow_drop", "must be false on a production stack"))
     return failures
 
@@ -222,68 +222,46 @@ def _manifest_problems(
     return problems
 
 
-def diff_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dynamic.DiffResult:
-    """Update for any input change (new migrations, credentials), replace only for a new database.
+def state_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """Beyond the inputs: migrations missing from the history ask for an update.
 
     Raises when a migration recorded as applied (in state) now has another checksum, so the
     preview fails and names the file.
     """
-    applied = _manifest_pairs(_plain(olds.get("applied"))) or []
-    declared = _manifest_pairs(_plain(news.get("migrations")))
+    applied = _manifest_pairs(olds.get("applied")) or []
+    declared = _manifest_pairs(news.get("migrations"))
     if declared is not None:
         edits = edited_applied(applied, declared)
         if edits:
             raise SchemaMigrationError(
                 "refusing to change applied migrations:\n  " + "\n  ".join(edits)
             )
-    changed = [key for key in INPUT_KEYS if _plain(olds.get(key)) != _plain(news.get(key))]
-    if _plain(olds.get("unapplied")):
-        changed.append("unapplied")
-    replaces = ["database"] if "database" in changed else []
-    return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+    return ["unapplied"] if olds.get("unapplied") else []
 
 
 @contextlib.contextmanager
 def _migrator(props: Mapping[str, Any], bundle: SqlBundle) -> Iterator[Migrator]:
-    dsn = props.get("admin_dsn")
-    if not isinstance(dsn, str) or not dsn:
-        raise SchemaMigrationError("admin_dsn: an admin DSN is required")
     factor = props.get("replication_factor")
     wait = props.get("lock_wait_s")
     with contextlib.ExitStack() as stack:
         try:
-            route = stack.enter_context(admin_route(props))
+            endpoint = stack.enter_context(admin_endpoint(props))
         except AdminConnectionError as error:
             raise SchemaMigrationError(str(error)) from None
-        tls = stack.enter_context(
-            tls_files(
-                optional_str(props, "ca_cert"),
-                optional_str(props, "client_cert"),
-                optional_str(props, "client_key"),
-            )
-        )
         try:
             target = Target(
-                admin_dsn=dsn,
+                admin_dsn=endpoint.dsn,
                 database=str(props.get("database", "openalgo")),
                 app_user=_app_user(props),
                 app_password=optional_str(props, "app_password"),
                 replication_factor=int(factor) if factor is not None else None,
-                connect_options={**connect_options(dsn, tls), **route.options},
+                connect_options=endpoint.options,
             )
             migrations = migrations_from_texts(bundle, target.app_user)
         except (ValueError, InvalidMigrationsError) as exc:
             raise SchemaMigrationError(str(exc)) from None
         lease = LeaseSettings(wait_s=float(wait)) if isinstance(wait, int | float) else None
         yield Migrator(target, migrations, lease=lease)
-
-
-def _secret_outputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: rpc.wrap_rpc_secret(value) if key in SECRET_KEYS and value is not None else value
-        for key, value in props.items()
-        if key in INPUT_KEYS
-    }
 
 
 def _state_from_plan(plan: Plan, declared: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -313,64 +291,54 @@ def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
     except MigratorError as exc:
         raise SchemaMigrationError(str(exc)) from None
     return {
-        **_secret_outputs(props),
         **state,
         "last_applied": list(result.applied_ids),
         "statements_executed": result.ddl_statements + result.other_statements,
     }
 
 
-class SchemaMigrationsProvider(dynamic.ResourceProvider):
+class SchemaMigrationsProvider(DeclaredProvider):
     """Applies the bundled migrations; holds nothing but the SQL texts (see module docstring)."""
+
+    INPUT_KEYS = INPUT_KEYS
+    SECRET_KEYS = SECRET_KEYS
+    REPLACE_KEYS = ("database",)
+    OUTPUT_KEYS = OUTPUT_KEYS
 
     def __init__(self, bundle: SqlBundle) -> None:
         super().__init__()
         self.bundle = bundle
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        failures = check_inputs(_plain_props(_olds), _plain_props(news), self.bundle)
-        return dynamic.CheckResult(
-            news, [dynamic.CheckFailure(prop, reason) for prop, reason in failures]
-        )
+    def refusals(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
+        return check_inputs(olds, news, self.bundle)
 
-    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
-        return diff_inputs(_olds, _news)
+    def changes_beyond_inputs(self, olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+        return state_changes(olds, news)
 
-    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        plain = _plain_props(props)
-        return dynamic.CreateResult(str(plain["database"]), _run_apply(plain, self.bundle))
+    def created(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return str(props["database"]), _run_apply(props, self.bundle)
 
-    def update(
-        self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]
-    ) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(_run_apply(_plain_props(_news), self.bundle))
-
-    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh: the applied list comes from the history table, so drift shows in the diff."""
-        plain = _plain_props(props)
-        declared = _manifest_pairs(plain.get("migrations")) or []
+    def refreshed(self, resource_id: str, props: dict[str, Any]) -> dict[str, Any] | None:
+        """The applied list comes from the history table, so drift shows in the diff."""
+        declared = _manifest_pairs(props.get("migrations")) or []
         try:
-            with _migrator(plain, self.bundle) as migrator:
+            with _migrator(props, self.bundle) as migrator:
                 plan = migrator.status()
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
-        if not plan.database_exists:
-            return dynamic.ReadResult("", {})
-        outs = {**props, **_secret_outputs(plain), **_state_from_plan(plan, declared)}
-        return dynamic.ReadResult(id_, outs)
+        return _state_from_plan(plan, declared) if plan.database_exists else None
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+    def deleted(self, props: dict[str, Any]) -> None:
         """Keeps the database unless allow_drop; refuses to drop on a production stack."""
-        plain = _plain_props(_props)
-        if not plain.get("allow_drop"):
+        if not props.get("allow_drop"):
             return
-        if plain.get("production"):
+        if drop_refused(props.get("production"), props.get("allow_drop")):
             raise SchemaMigrationError(
-                f"refusing to drop database {plain.get('database')}: the stack is production "
+                f"refusing to drop database {props.get('database')}: the stack is production "
                 "(allow_drop must stay false there)"
             )
         try:
-            with _migrator(plain, self.bundle) as migrator:
+            with _migrator(props, self.bundle) as migrator:
                 migrator.drop_database()
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
@@ -396,14 +364,13 @@ class SchemaMigrationsResource(dynamic.Resource, module="openalgo", name="Schema
 class SchemaMigrationsArgs:
     """Where and how to apply the schema.
 
-    admin_dsn: admin connection string (made secret). ca_cert/client_cert/client_key: PEMs for
-    TLS (root client certificate and key), made secret. app_password: None for a role without
-    password (CockroachDB insecure mode). replication_factor: CockroachDB num_replicas for the
-    database, None to leave it alone. allow_drop: destroy drops the database (never allowed when
-    production is true).
+    admin: how to reach the cluster as an admin (its DSN and PEMs are made secret; the DSN is
+    required). app_password: None for a role without password (CockroachDB insecure mode).
+    replication_factor: CockroachDB num_replicas for the database, None to leave it alone.
+    allow_drop: destroy drops the database (never allowed when production is true).
     """
 
-    admin_dsn: pulumi.Input[str]
+    admin: AdminAccess
     migrations_dir: str | Path = "sql/migrations"
     database: str = "openalgo"
     app_user: str = "openalgo"
@@ -411,26 +378,13 @@ class SchemaMigrationsArgs:
     replication_factor: int | None = None
     allow_drop: bool = False
     production: bool = False
-    ca_cert: pulumi.Input[str] | None = None
-    client_cert: pulumi.Input[str] | None = None
-    client_key: pulumi.Input[str] | None = None
     lock_wait_s: float = 300.0
-    kube_access: dict[str, Any] | None = None
-    """Where the pods are when the DSN names the in-cluster Service (see admin_connection)."""
 
 
-def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
-    """The dynamic resource's inputs; secrets wrapped, output-only keys declared as None."""
-
-    def secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
-        return None if value is None else pulumi.Output.secret(value)
-
-    inputs: dict[str, Any] = {
-        "admin_dsn": secret(args.admin_dsn),
-        "app_password": secret(args.app_password),
-        "ca_cert": secret(args.ca_cert),
-        "client_cert": secret(args.client_cert),
-        "client_key": secret(args.client_key),
+def schema_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
+    """The schema resource's inputs besides the admin access."""
+    return {
+        "app_password": args.app_password,
         "database": args.database,
         "app_user": args.app_user,
         "replication_factor": args.replication_factor,
@@ -439,10 +393,7 @@ def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dic
         "allow_drop": args.allow_drop,
         "production": args.production,
         "lock_wait_s": args.lock_wait_s,
-        "kube_access": args.kube_access,
     }
-    inputs.update(dict.fromkeys(OUTPUT_KEYS))
-    return inputs
 
 
 class SchemaMigrations(pulumi.ComponentResource):
@@ -459,17 +410,18 @@ class SchemaMigrations(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SchemaMigrationsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if args.production and args.allow_drop:
+        if drop_refused(args.production, args.allow_drop):
             raise ValueError(
                 f"SchemaMigrations {name}: allow_drop=True is not allowed on a production stack"
             )
         migrations = load_migrations(args.migrations_dir, app_user=args.app_user)
         super().__init__(COMPONENT_TYPE, name, None, opts)
-        resource = SchemaMigrationsResource(
-            SchemaMigrationsProvider(sql_bundle(migrations)),
+        resource = SchemaMigrationsProvider(sql_bundle(migrations)).declare(
+            SchemaMigrationsResource,
             f"{name}-migrations",
-            resource_inputs(args, migrations),
-            pulumi.ResourceOptions(parent=self, additional_secret_outputs=list(SECRET_KEYS)),
+            self,
+            schema_inputs(args, migrations),
+            args.admin,
         )
         self.migration_ids = list(migrations.ids)
         self.migrations_digest = migrations.digest

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import pulumi
 import pulumi_random as random
 
+from components.admin_connection import AdminAccess
 from components.backups import BackupSchedule, BackupScheduleArgs
 from components.certificates import ClusterCertificates, ClusterCertificatesArgs
 from components.client import SqlClient, SqlClientArgs
@@ -33,12 +32,6 @@ from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
 from components.topology import admin_dsn_in_cluster, connection_string, service_fqdn
-
-
-class RootCredentials(TypedDict):
-    ca_cert: pulumi.Output[str] | None
-    client_cert: pulumi.Output[str] | None
-    client_key: pulumi.Output[str] | None
 
 
 def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
@@ -68,13 +61,13 @@ def kube_access(config: StackConfig) -> KubeAccess | None:
     )
 
 
-def sql_route(config: StackConfig) -> dict[str, object] | None:
-    """The ``kube_access`` input of a SQL-speaking provider: None when the operator's DSN is to
-    be used as it is (configured, or nothing deployed)."""
+def sql_route(config: StackConfig) -> KubeAccess | None:
+    """Where a SQL-speaking provider finds the pods: None when the operator's DSN is to be used
+    as it is (configured, or nothing deployed)."""
     access = kube_access(config)
     if access is None or config.admin_dsn is not None:
         return None
-    return access.to_input()
+    return access
 
 
 def admin_ui_command(namespace: str, tls: bool) -> str:
@@ -95,6 +88,7 @@ class TradingDatabase(pulumi.ComponentResource):
     certificates: ClusterCertificates | None
     init: ClusterInit
     schema: SchemaMigrations | None
+    admin: AdminAccess
     guard: ClusterGuard
     rollout: ClusterRollout | None
     monitoring: ClusterMonitoring
@@ -140,6 +134,7 @@ class TradingDatabase(pulumi.ComponentResource):
         after_certificates = pulumi.ResourceOptions(
             parent=self, depends_on=[self.certificates] if self.certificates else []
         )
+        self.admin = self._admin_access(config)
         self.guard = self._guard(config)
         cluster = CockroachCluster(
             "cluster",
@@ -223,27 +218,25 @@ class TradingDatabase(pulumi.ComponentResource):
             }
         )
 
-    def _root_credentials(self) -> RootCredentials:
-        """CA and root's client certificate for the providers that connect as root under TLS."""
+    def _admin_access(self, config: StackConfig) -> AdminAccess:
+        """Root's access for every provider that speaks SQL: the configured DSN, else root over
+        the public Service in cluster mode (None when only rendering); under TLS the CA and
+        root's client certificate."""
+        dsn = config.admin_dsn
+        if dsn is None and config.kubernetes_mode != "render":
+            dsn = admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
         certificates = self.certificates
         if certificates is None:
-            return RootCredentials(ca_cert=None, client_cert=None, client_key=None)
-        return RootCredentials(
+            return AdminAccess(dsn=dsn, kube_access=sql_route(config))
+        return AdminAccess(
+            dsn=dsn,
             ca_cert=certificates.ca_cert_pem,
             client_cert=certificates.root_client.cert_pem,
             client_key=certificates.root_client.key_pem,
+            kube_access=sql_route(config),
         )
 
-    def _admin_dsn(self, config: StackConfig) -> str | None:
-        """The configured DSN; root over the public Service in cluster mode; None if rendering."""
-        if config.admin_dsn is not None:
-            return config.admin_dsn
-        if config.kubernetes_mode == "render":
-            return None
-        return admin_dsn_in_cluster(self.public_host, SQL_PORT, config.tls)
-
     def _guard(self, config: StackConfig) -> ClusterGuard:
-        admin_dsn = self._admin_dsn(config)
         return ClusterGuard(
             "guard",
             ClusterGuardArgs(
@@ -253,19 +246,15 @@ class TradingDatabase(pulumi.ComponentResource):
                 production=config.production,
                 decommissioned=config.scaling.decommissioned,
                 finalize=config.upgrade.finalize,
-                reachable=admin_dsn is not None,
-                admin_dsn=admin_dsn,
-                kube_access=sql_route(config),
-                **self._root_credentials(),
+                admin=self.admin,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _backups(self, config: StackConfig) -> BackupSchedule | None:
-        admin_dsn = self._admin_dsn(config)
         if not config.backup.enabled or config.backup_destination is None:
             return None
-        if admin_dsn is None or self.schema is None:
+        if self.admin.dsn is None or self.schema is None:
             pulumi.log.warn(
                 "backup schedule not written: no database is reachable (manifests only "
                 "rendered); set openalgo:adminDsn to manage it",
@@ -279,9 +268,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 destination=pulumi.Output.secret(config.backup_destination),
                 full_schedule=config.backup.full_schedule,
                 incremental_schedule=config.backup.incremental_schedule,
-                admin_dsn=pulumi.Output.secret(admin_dsn),
-                kube_access=sql_route(config),
-                **self._root_credentials(),
+                admin=self.admin,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.schema]),
         )
@@ -290,8 +277,7 @@ class TradingDatabase(pulumi.ComponentResource):
         """Apply sql/migrations once `cockroach init` has run, unless nothing can be reached."""
         if not config.schema.enabled:
             return None
-        admin_dsn = self._admin_dsn(config)
-        if admin_dsn is None:
+        if self.admin.dsn is None:
             pulumi.log.warn(
                 "schema not applied: manifests are only rendered and openalgo:adminDsn is "
                 "unset; apply it later with `python -m migrator apply --dsn ...`",
@@ -301,7 +287,7 @@ class TradingDatabase(pulumi.ComponentResource):
         return SchemaMigrations(
             "schema",
             SchemaMigrationsArgs(
-                admin_dsn=pulumi.Output.secret(admin_dsn),
+                admin=self.admin,
                 migrations_dir=config.schema.migrations_directory,
                 database=DATABASE,
                 app_user=APP_USER,
@@ -309,8 +295,6 @@ class TradingDatabase(pulumi.ComponentResource):
                 replication_factor=config.replication_factor,
                 allow_drop=config.schema.allow_drop,
                 production=config.production,
-                kube_access=sql_route(config),
-                **self._root_credentials(),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,

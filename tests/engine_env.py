@@ -287,13 +287,14 @@ def project_venv() -> Path:
     return venv if venv.is_dir() else Path(sys.prefix)
 
 
-def copy_project(destination: Path) -> Path:
-    """The project's files in ``destination``, runnable there with the project's venv.
+def copy_project(destination: Path, source: Path = REPO_ROOT) -> Path:
+    """The project's files (from ``source``, another version of them) in ``destination``,
+    runnable there with the project's venv.
 
     Stack files lose any encryption salt (it belongs to another passphrase and backend); the
     copy's Pulumi.yaml names the venv by absolute path.
     """
-    shutil.copytree(REPO_ROOT, destination, ignore=shutil.ignore_patterns(*COPY_IGNORED))
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*COPY_IGNORED))
     project_file = destination / "Pulumi.yaml"
     project = yaml.safe_load(project_file.read_text())
     project.setdefault("runtime", {"name": "python"})
@@ -319,10 +320,10 @@ class Workspace:
     backend: Path
 
     @classmethod
-    def create(cls, engine: Engine, root: Path) -> Workspace:
+    def create(cls, engine: Engine, root: Path, source: Path = REPO_ROOT) -> Workspace:
         backend = root / "state"
         backend.mkdir(parents=True)
-        return cls(engine, root, copy_project(root / "project"), backend)
+        return cls(engine, root, copy_project(root / "project", source), backend)
 
     def command(self) -> auto.PulumiCommand:
         """The engine's CLI; the Automation API looks for it as <root>/bin/pulumi."""

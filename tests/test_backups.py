@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 from postgres_server import ServerInfo
+from pulumi.runtime import rpc
 from stack_harness import RenderedStack, operator_secret_keys, run_stack_file, stack_file_config
 
 from components.backups import (
+    SCHEDULE_LABEL,
+    BackupScheduleError,
     BackupScheduleProvider,
     create_schedule_sql,
     drop_schedules_sql,
@@ -157,3 +160,39 @@ def test_on_postgresql_the_schedule_is_reported_skipped(pg_server: ServerInfo) -
         }
     )
     assert outs(result)["status"] == "skipped: backup schedules exist only on CockroachDB"
+
+
+UNREACHABLE = "postgresql://root@127.0.0.1:1/defaultdb?connect_timeout=2"
+
+
+def schedule_state(**overrides: Any) -> dict[str, Any]:
+    return {
+        "database": "openalgo",
+        "destination": "nodelocal://1/backups",
+        "full_schedule": "@daily",
+        "incremental_schedule": "@hourly",
+        "admin_dsn": UNREACHABLE,
+        "client_cert": "CERT PEM",
+        "status": "scheduled",
+    } | overrides
+
+
+def test_a_renewed_client_certificate_reaches_the_schedules_state() -> None:
+    result = BackupScheduleProvider().diff(
+        SCHEDULE_LABEL, schedule_state(), schedule_state(client_cert="RENEWED PEM")
+    )
+    assert (result.changes, result.replaces) == (True, [])
+
+
+def test_a_changed_dsn_is_recorded_without_rewriting_the_schedule() -> None:
+    news = schedule_state(admin_dsn="postgresql://root@127.0.0.1:2/defaultdb?connect_timeout=2")
+    updated = outs(BackupScheduleProvider().update(SCHEDULE_LABEL, schedule_state(), news))
+    assert updated["status"] == "scheduled"
+    assert rpc.unwrap_rpc_secret(updated["admin_dsn"]) == news["admin_dsn"]
+
+
+def test_a_changed_schedule_is_written_again() -> None:
+    with pytest.raises(BackupScheduleError, match="cannot connect to"):
+        BackupScheduleProvider().update(
+            SCHEDULE_LABEL, schedule_state(), schedule_state(full_schedule="@weekly")
+        )

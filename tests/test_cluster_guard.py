@@ -194,3 +194,8 @@ def test_unchanged_inputs_are_no_change_even_with_recorded_actions() -> None:
 def test_a_changed_input_is_an_update_in_place() -> None:
     result = ClusterGuardProvider().diff("id", inputs(), inputs(replicas=5))
     assert (result.changes, result.replaces) == (True, [])
+
+
+def test_rendering_without_a_dsn_declares_the_guard_unreachable() -> None:
+    guard = run_stack_file("dev").one(GUARD).inputs
+    assert (guard["reachable"], guard.get("admin_dsn")) == (False, None)

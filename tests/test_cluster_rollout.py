@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from stack_harness import RenderedStack, run_stack_file
 
+from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS
 from components.kube_access import KubeAccess
 
 ROLLOUT = "pulumi-python:dynamic/openalgo:ClusterRollout"
@@ -13,6 +14,7 @@ SQL_SPEAKERS = (
     "pulumi-python:dynamic/openalgo:ClusterGuard",
     "pulumi-python:dynamic/openalgo:BackupSchedule",
 )
+SQL_SPEAKER_NAMES = ("schema-migrations", "guard-gate", "backups-schedule")
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +82,17 @@ def test_init_job_is_awaited_by_the_gate_not_the_provider(prod: RenderedStack) -
 def test_destroy_leaves_the_namespace_and_the_claims_in_it(prod: RenderedStack) -> None:
     options = prod.opts_of("kubernetes:core/v1:Namespace", "namespace")
     assert options.retain_on_delete is True
+
+
+def test_every_sql_speaker_receives_the_same_admin_access(prod: RenderedStack) -> None:
+    accesses = [{key: prod.one(typ).inputs[key] for key in ADMIN_KEYS} for typ in SQL_SPEAKERS]
+    assert accesses[0]["client_cert"]
+    assert all(access == accesses[0] for access in accesses)
+
+
+def test_every_sql_speaker_keeps_its_credentials_secret_in_its_outputs(
+    prod: RenderedStack,
+) -> None:
+    for typ, name in zip(SQL_SPEAKERS, SQL_SPEAKER_NAMES, strict=True):
+        secret_outputs = prod.opts_of(typ, name).additional_secret_outputs or []
+        assert set(ADMIN_SECRET_KEYS) <= set(secret_outputs), typ

@@ -11,6 +11,7 @@ import pulumi
 import pytest
 from conftest import MigrationWriter
 
+from components.admin_connection import AdminAccess
 from components.schema import (
     COMPONENT_TYPE,
     SECRET_KEYS,
@@ -99,7 +100,7 @@ def args_for(
 
     def build(**overrides: Any) -> SchemaMigrationsArgs:
         values: dict[str, Any] = {
-            "admin_dsn": DSN,
+            "admin": AdminAccess(dsn=DSN),
             "migrations_dir": migrations_dir,
             "app_password": "app-secret-123",
             "replication_factor": 3,

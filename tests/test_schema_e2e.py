@@ -28,13 +28,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 PROGRAM = """\
 import pulumi
 
+from components.admin_connection import AdminAccess
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
 
 config = pulumi.Config()
 schema = SchemaMigrations(
     "schema",
     SchemaMigrationsArgs(
-        admin_dsn=config.require_secret("adminDsn"),
+        admin=AdminAccess(dsn=config.require_secret("adminDsn")),
         migrations_dir=config.require("migrationsDir"),
         database=config.require("database"),
         app_user=config.require("appUser"),
