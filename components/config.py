@@ -22,7 +22,7 @@ import difflib
 import json
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -82,7 +82,6 @@ _MIN_MEMORY = "2Gi"
 _PROD_MIN_CPU = Decimal(4)
 _PROD_MEMORY_PER_CPU = 4 * 2**30
 _SHOWN_CHARACTERS = 160
-_IN_PROD = ("environment",)
 
 
 @dataclass(frozen=True)
@@ -99,9 +98,9 @@ class Facts:
 class Check:
     """A rule across keys: ``key`` is refused with ``allowed`` unless ``holds``.
 
-    Keys are relative to the section that yields the check. It says nothing while ``key`` or a
-    key in ``uses`` (or ``environment`` when ``uses_environment``) is already wrong, unless
-    ``despite_key`` says the key's own earlier problem does not excuse it.
+    Keys are relative to the section that yields the check. A ``prod_only`` check applies only
+    to a prod stack. A check says nothing while a key in ``uses`` (and ``environment`` for a
+    ``prod_only`` check) is already wrong, nor while ``key`` is, unless ``despite_key``.
     """
 
     key: str
@@ -109,7 +108,7 @@ class Check:
     value: Any
     allowed: str
     uses: tuple[str, ...] = ()
-    uses_environment: bool = False
+    prod_only: bool = False
     shown: str | None = None
     despite_key: bool = False
 
@@ -141,7 +140,7 @@ class _Section(BaseModel):
             return read_quantity(value, quantities[0])
         return value
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         """The section's rules across keys; a section without any yields none."""
         return iter(())
 
@@ -172,7 +171,7 @@ class Resources(_Section):
         str | None, _CPU, Field(description=">= request; unset is recommended")
     ] = None
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         yield Check(
             "memoryLimit",
             parse_quantity(self.memory_limit) >= parse_quantity(self.memory_request),
@@ -188,15 +187,13 @@ class Resources(_Section):
                 f">= resources.cpuRequest ({self.cpu_request}), or unset (recommended)",
                 uses=("cpuRequest",),
             )
-        if not production:
-            return
         cpu = parse_quantity(self.cpu_request)
         yield Check(
             "cpuRequest",
             cpu >= _PROD_MIN_CPU,
             self.cpu_request,
             ">= 4 in prod: CockroachDB's production checklist asks for at least 4 vCPUs per node",
-            uses_environment=True,
+            prod_only=True,
         )
         memory_floor = max(cpu, _PROD_MIN_CPU) * _PROD_MEMORY_PER_CPU
         yield Check(
@@ -206,7 +203,7 @@ class Resources(_Section):
             f">= {_binary_quantity(memory_floor)} in prod: CockroachDB's production checklist "
             "asks for 4 GiB of RAM per vCPU (2 GiB is for testing only)",
             uses=("cpuRequest",),
-            uses_environment=True,
+            prod_only=True,
         )
 
 
@@ -220,15 +217,14 @@ class Storage(_Section):
         Field(description="required in prod; unset: the cluster default"),
     ] = None
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
-        if production:
-            yield Check(
-                "storageClass",
-                self.storage_class is not None,
-                self.storage_class,
-                "an SSD storage class name in prod (the cluster default may be slow disks)",
-                uses_environment=True,
-            )
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "storageClass",
+            self.storage_class is not None,
+            self.storage_class,
+            "an SSD storage class name in prod (the cluster default may be slow disks)",
+            prod_only=True,
+        )
 
 
 class Peer(_Section):
@@ -237,7 +233,7 @@ class Peer(_Section):
     namespace_labels: Annotated[dict[str, str], _LABELS] = Field(default_factory=dict)
     pod_labels: Annotated[dict[str, str], _LABELS] = Field(default_factory=dict)
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         yield Check(
             "",
             bool(self.namespace_labels or self.pod_labels),
@@ -251,21 +247,20 @@ class NetworkPolicy(_Section):
     sql_clients: tuple[Peer, ...] = ()
     metrics_clients: tuple[Peer, ...] = ()
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
-        if production:
-            yield Check(
-                "enabled",
-                self.enabled,
-                self.enabled,
-                "true in prod: the SQL port is open only to listed clients",
-                uses_environment=True,
-            )
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "enabled",
+            self.enabled,
+            self.enabled,
+            "true in prod: the SQL port is open only to listed clients",
+            prod_only=True,
+        )
         for name, peers in (
             ("sqlClients", self.sql_clients),
             ("metricsClients", self.metrics_clients),
         ):
             for index, peer in enumerate(peers):
-                for check in peer.checks(production, facts):
+                for check in peer.checks(facts):
                     yield _within(f"{name}.{index}", check)
 
 
@@ -282,7 +277,7 @@ class Certificates(_Section):
     ] = 365
     renew_before_days: Annotated[int, IntRange(1, 365), Field(description="< validity")] = 30
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         yield Check(
             "renewBeforeDays",
             self.renew_before_days < self.validity_days,
@@ -323,15 +318,14 @@ class KubernetesTarget(_Section):
         IntRange(30, 3600, "bound on waiting for the init Job, a ready pod and a rollout"),
     ] = 600
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
-        if production:
-            yield Check(
-                "mode",
-                self.mode != "auto",
-                self.mode,
-                "'cluster' or 'render' in prod, never a guess",
-                uses_environment=True,
-            )
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "mode",
+            self.mode != "auto",
+            self.mode,
+            "'cluster' or 'render' in prod, never a guess",
+            prod_only=True,
+        )
 
 
 class Schema(_Section):
@@ -343,7 +337,7 @@ class Schema(_Section):
     ] = "sql/migrations"
     allow_drop: Annotated[bool, Field(description="refused in prod")] = False
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         if self.enabled:
             path = facts.project / self.migrations_directory
             yield Check(
@@ -354,14 +348,13 @@ class Schema(_Section):
                 "set schema.enabled: false to apply none",
                 uses=("enabled",),
             )
-        if production:
-            yield Check(
-                "allowDrop",
-                not self.allow_drop,
-                self.allow_drop,
-                "false in prod: destroying the stack never drops trading data",
-                uses_environment=True,
-            )
+        yield Check(
+            "allowDrop",
+            not self.allow_drop,
+            self.allow_drop,
+            "false in prod: destroying the stack never drops trading data",
+            prod_only=True,
+        )
 
 
 class Monitoring(_Section):
@@ -396,13 +389,13 @@ class Backup(_Section):
         Field(description=">= two periods of the full schedule"),
     ] = 30
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         yield Check(
             "enabled",
-            self.enabled or not production,
+            self.enabled,
             self.enabled,
             "true in prod: the trading data is backed up",
-            uses_environment=True,
+            prod_only=True,
         )
         try:
             period = full_backup_period_days(self.full_schedule)
@@ -452,15 +445,10 @@ class Scaling(_Section):
 
 def _within(prefix: str, check: Check) -> Check:
     """A section's check with its keys written from the section's parent."""
-    return Check(
-        f"{prefix}.{check.key}".rstrip("."),
-        check.holds,
-        check.value,
-        check.allowed,
-        tuple(f"{prefix}.{key}" for key in check.uses),
-        check.uses_environment,
-        check.shown,
-        check.despite_key,
+    return replace(
+        check,
+        key=f"{prefix}.{check.key}".rstrip("."),
+        uses=tuple(f"{prefix}.{key}" for key in check.uses),
     )
 
 
@@ -574,11 +562,11 @@ class StackConfig(_Section):
     def render_directory(self) -> str:
         return self.kubernetes.render_directory or f"rendered/{self.stack}"
 
-    def checks(self, production: bool, facts: Facts) -> Iterator[Check]:
+    def checks(self, facts: Facts) -> Iterator[Check]:
         """Rules across the top-level keys and between sections."""
         yield Check(
             "environment",
-            facts.stack != "prod" or production,
+            facts.stack != "prod" or self.production,
             self.environment,
             "'prod' in the stack named prod: its production rules cannot be switched off",
         )
@@ -590,15 +578,14 @@ class StackConfig(_Section):
             "allowSystemNamespace: true only if you mean it)",
             uses=("allowSystemNamespace",),
         )
-        min_replicas = 3 if (self.tls or production) else 1
+        min_replicas = 3 if (self.tls or self.production) else 1
         yield Check(
             "replicas",
             self.replicas >= min_replicas,
             self.replicas,
             f"an integer >= {min_replicas} (3 or more with TLS or in prod, to survive a node "
             "failure)",
-            uses=("tls",),
-            uses_environment=True,
+            uses=("tls", "environment"),
         )
         yield Check(
             "replicationFactor",
@@ -620,8 +607,7 @@ class StackConfig(_Section):
             "true, unless allowInsecure is true to accept an unauthenticated, unencrypted cluster",
             uses=("allowInsecure",),
         )
-        if production:
-            yield from self._production_checks(facts)
+        yield from self._production_checks(facts)
         if self.backup.enabled and not self.backup_destination:
             yield Check(
                 "backupDestination",
@@ -649,42 +635,42 @@ class StackConfig(_Section):
             self.tls,
             self.tls,
             "true in prod: a production stack cannot be insecure",
-            uses_environment=True,
+            prod_only=True,
         )
         yield Check(
             "allowInsecure",
             not self.allow_insecure,
             self.allow_insecure,
             "false in prod: a production stack cannot be insecure",
-            uses_environment=True,
+            prod_only=True,
         )
         yield Check(
             "replicationFactor",
             self.replication_factor >= 3,
             self.replication_factor,
             "3 or more in prod, so a node failure loses no quorum",
-            uses_environment=True,
+            prod_only=True,
         )
         yield Check(
             "podSecurity",
             self.pod_security == "restricted",
             self.pod_security,
             "'restricted' in prod",
-            uses_environment=True,
+            prod_only=True,
         )
         yield Check(
             "protect",
             self.protect,
             self.protect,
             "true in prod: guard against deletion",
-            uses_environment=True,
+            prod_only=True,
         )
         yield Check(
             "terminationGracePeriodSeconds",
             self.termination_grace_period_seconds >= 300,
             self.termination_grace_period_seconds,
             ">= 300 in prod, so a node drains its leases and connections before it stops",
-            uses_environment=True,
+            prod_only=True,
         )
         destination = self.backup_destination
         if destination is None:
@@ -696,7 +682,7 @@ class StackConfig(_Section):
             destination,
             "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal and "
             "userfile backups are lost with the nodes",
-            uses_environment=True,
+            prod_only=True,
             despite_key=scheme in ON_CLUSTER_SCHEMES,  # even when spaced oddly
         )
         yield Check(
@@ -705,7 +691,7 @@ class StackConfig(_Section):
             destination,
             "a secret in prod, as it may hold credentials: set it with `pulumi config set "
             "--secret openalgo:backupDestination ...`",
-            uses_environment=True,
+            prod_only=True,
         )
 
 
@@ -884,16 +870,17 @@ def _field_problems(model: BaseModel, report: _Report, prefix: str = "") -> None
 
 
 def _rule_problems(config: StackConfig, facts: Facts, report: _Report) -> None:
-    production = config.production
     sections: list[tuple[str, _Section]] = [("", config)]
     for name in StackConfig.model_fields:
         value = getattr(config, name)
         if isinstance(value, _Section):
             sections.append((config_key(StackConfig, name), value))
     for prefix, section in sections:
-        for relative in section.checks(production, facts):
+        for relative in section.checks(facts):
             check = _within(prefix, relative) if prefix else relative
-            uses = (*check.uses, *_IN_PROD) if check.uses_environment else check.uses
+            if check.prod_only and not config.production:
+                continue
+            uses = (*check.uses, "environment") if check.prod_only else check.uses
             key_wrong = report.is_wrong(check.key) and not check.despite_key
             if check.holds or key_wrong or any(report.is_wrong(key) for key in uses):
                 continue
