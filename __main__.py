@@ -46,7 +46,7 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
             "(Secrets in there hold private keys; the directory is git-ignored)"
         )
         return k8s.Provider("kubernetes", render_yaml_to_directory=config.render_directory)
-    return k8s.Provider("kubernetes", context=config.kubernetes_context)
+    return k8s.Provider("kubernetes", context=config.kubernetes.context)
 
 
 config = read_config()

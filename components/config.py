@@ -1,17 +1,19 @@
-"""Per-stack configuration, read and validated once before any resource is declared.
+"""Per-stack configuration, declared once: the validated model is the StackConfig components read.
 
-The raw input is the flat map Pulumi hands a program (``openalgo:replicas`` -> ``"3"``); the
-output is a frozen ``StackConfig``. Every problem is collected and reported together, each naming
-the key, the bad value (never a secret's) and what is allowed, so one failed preview shows
-everything to fix.
+The raw input is the flat map Pulumi hands a program (``openalgo:replicas`` -> ``"3"``). Every
+problem is collected and reported together, each naming the key, the bad value (never a
+secret's) and what is allowed, so one failed preview shows everything to fix.
 
-Validation runs in three passes, so each message points at the key that is wrong:
+Each section of the model carries its own rules, in three layers, so each message points at the
+key that is wrong:
 
 1. shape: pydantic reads each key as plain text, an integer of ASCII digits, ``true``/``false``,
-   a quantity, a YAML list or map (a key that fails here is left out of the later passes);
-2. bounds and formats: the ``FieldRule`` objects (``components/config_rules.py``: ``IntRange``,
-   ``QuantityRange``, ``Format``), which the README's table and its test read too;
-3. rules that span keys; a rule is skipped while a key it depends on is already wrong.
+   a quantity, a YAML list or map (a key that fails here is left out of the later layers);
+2. bounds and formats: the ``FieldRule`` beside each field (``components/config_rules.py``:
+   ``IntRange``, ``QuantityRange``, ``Format``), which ``scripts/config-table`` prints in the
+   README;
+3. rules across keys: each section's ``checks``, next to its fields; a rule is skipped while a
+   key it uses is already wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import difflib
 import json
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -30,13 +32,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from components.config_rules import (
+    MAX_CLUSTER_DOMAIN,
     MINIMUM_VERSION,
     OFF_CLUSTER_SCHEMES,
     ON_CLUSTER_SCHEMES,
@@ -79,6 +84,35 @@ _PROD_MEMORY_PER_CPU = 4 * 2**30
 _SHOWN_CHARACTERS = 160
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What validation needs beyond the config values: which stack, and where it runs."""
+
+    stack: str
+    kubeconfig_present: bool
+    project: Path
+    secret_keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule across keys: ``key`` is refused with ``allowed`` unless ``holds``.
+
+    Keys are relative to the section that yields the check. A ``prod_only`` check applies only
+    to a prod stack. A check says nothing while a key in ``uses`` (and ``environment`` for a
+    ``prod_only`` check) is already wrong, nor while ``key`` is, unless ``despite_key``.
+    """
+
+    key: str
+    holds: bool
+    value: Any
+    allowed: str
+    uses: tuple[str, ...] = ()
+    prod_only: bool = False
+    shown: str | None = None
+    despite_key: bool = False
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(
         alias_generator=AliasGenerator(validation_alias=to_camel),
@@ -106,19 +140,71 @@ class _Section(BaseModel):
             return read_quantity(value, quantities[0])
         return value
 
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        """The section's rules across keys; a section without any yields none."""
+        return iter(())
+
 
 _CPU = QuantityRange("100m", "32", "CockroachDB is tested up to 32 vCPUs per node")
 _MEMORY = QuantityRange(_MIN_MEMORY, "256Gi", "CockroachDB needs at least 2Gi per node")
-_LABELS = Format(labels_refusal, "Kubernetes label keys and values")
+_LABELS = Format(labels_refusal, "Kubernetes labels")
+
+
+def _binary_quantity(size: Decimal) -> str:
+    """Bytes as Gi when whole, else as Mi rounded up: the smallest value a rule accepts."""
+    if size % 2**30 == 0:
+        return f"{int(size // 2**30)}Gi"
+    return f"{math.ceil(size / 2**20)}Mi"
 
 
 class Resources(_Section):
     """Per-node compute. No CPU limit by default: CockroachDB throttled by CFS stalls latency."""
 
-    cpu_request: Annotated[str, _CPU] = "2"
-    memory_request: Annotated[str, _MEMORY] = "8Gi"
-    memory_limit: Annotated[str, _MEMORY] = "8Gi"
-    cpu_limit: Annotated[str | None, _CPU] = None
+    cpu_request: Annotated[
+        str, _CPU, Field(description="prod: >= 4, CockroachDB's production minimum")
+    ] = "2"
+    memory_request: Annotated[
+        str, _MEMORY, Field(description="prod: >= 4Gi per requested vCPU")
+    ] = "8Gi"
+    memory_limit: Annotated[str, _MEMORY, Field(description=">= request")] = "8Gi"
+    cpu_limit: Annotated[
+        str | None, _CPU, Field(description=">= request; unset is recommended")
+    ] = None
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "memoryLimit",
+            parse_quantity(self.memory_limit) >= parse_quantity(self.memory_request),
+            self.memory_limit,
+            f">= resources.memoryRequest ({self.memory_request})",
+            uses=("memoryRequest",),
+        )
+        if self.cpu_limit is not None:
+            yield Check(
+                "cpuLimit",
+                parse_quantity(self.cpu_limit) >= parse_quantity(self.cpu_request),
+                self.cpu_limit,
+                f">= resources.cpuRequest ({self.cpu_request}), or unset (recommended)",
+                uses=("cpuRequest",),
+            )
+        cpu = parse_quantity(self.cpu_request)
+        yield Check(
+            "cpuRequest",
+            cpu >= _PROD_MIN_CPU,
+            self.cpu_request,
+            ">= 4 in prod: CockroachDB's production checklist asks for at least 4 vCPUs per node",
+            prod_only=True,
+        )
+        memory_floor = max(cpu, _PROD_MIN_CPU) * _PROD_MEMORY_PER_CPU
+        yield Check(
+            "memoryRequest",
+            parse_quantity(self.memory_request) >= memory_floor,
+            self.memory_request,
+            f">= {_binary_quantity(memory_floor)} in prod: CockroachDB's production checklist "
+            "asks for 4 GiB of RAM per vCPU (2 GiB is for testing only)",
+            uses=("cpuRequest",),
+            prod_only=True,
+        )
 
 
 class Storage(_Section):
@@ -126,8 +212,19 @@ class Storage(_Section):
         str, QuantityRange("1Gi", "10Ti", "CockroachDB's production checklist: at most 10 TiB")
     ] = "100Gi"
     storage_class: Annotated[
-        str | None, Format(dns_subdomain_refusal, "storage class name (DNS subdomain)")
+        str | None,
+        Format(dns_subdomain_refusal, "storage class name, a DNS subdomain"),
+        Field(description="required in prod; unset: the cluster default"),
     ] = None
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "storageClass",
+            self.storage_class is not None,
+            self.storage_class,
+            "an SSD storage class name in prod (the cluster default may be slow disks)",
+            prod_only=True,
+        )
 
 
 class Peer(_Section):
@@ -136,11 +233,35 @@ class Peer(_Section):
     namespace_labels: Annotated[dict[str, str], _LABELS] = Field(default_factory=dict)
     pod_labels: Annotated[dict[str, str], _LABELS] = Field(default_factory=dict)
 
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "",
+            bool(self.namespace_labels or self.pod_labels),
+            self.model_dump(by_alias=True),
+            "namespaceLabels and/or podLabels; an empty peer would admit every pod",
+        )
+
 
 class NetworkPolicy(_Section):
-    enabled: bool = False
+    enabled: Annotated[bool, Field(description="`true` in prod")] = False
     sql_clients: tuple[Peer, ...] = ()
     metrics_clients: tuple[Peer, ...] = ()
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "enabled",
+            self.enabled,
+            self.enabled,
+            "true in prod: the SQL port is open only to listed clients",
+            prod_only=True,
+        )
+        for name, peers in (
+            ("sqlClients", self.sql_clients),
+            ("metricsClients", self.metrics_clients),
+        ):
+            for index, peer in enumerate(peers):
+                for check in peer.checks(facts):
+                    yield _within(f"{name}.{index}", check)
 
 
 class Certificates(_Section):
@@ -150,9 +271,28 @@ class Certificates(_Section):
         int, IntRange(365, 7305, "one to twenty years; the CA signs every other certificate")
     ] = 3650
     validity_days: Annotated[
-        int, IntRange(7, 1826, "a week to five years, cockroach cert's default node lifetime")
+        int,
+        IntRange(7, 1826, "a week to five years, cockroach cert's default node lifetime"),
+        Field(description="<= CA validity"),
     ] = 365
-    renew_before_days: Annotated[int, IntRange(1, 365)] = 30
+    renew_before_days: Annotated[int, IntRange(1, 365), Field(description="< validity")] = 30
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "renewBeforeDays",
+            self.renew_before_days < self.validity_days,
+            self.renew_before_days,
+            f"fewer than certificates.validityDays ({self.validity_days})",
+            uses=("validityDays",),
+        )
+        yield Check(
+            "validityDays",
+            self.validity_days <= self.ca_validity_days,
+            self.validity_days,
+            f"at most certificates.caValidityDays ({self.ca_validity_days}): a certificate "
+            "never outlives the CA that signed it",
+            uses=("caValidityDays",),
+        )
 
 
 class KubernetesTarget(_Section):
@@ -162,58 +302,135 @@ class KubernetesTarget(_Section):
     laptop with no cluster still produces reviewable manifests.
     """
 
-    mode: Literal["auto", "cluster", "render"] = "auto"
-    render_directory: Annotated[str | None, Format(path_refusal, "path")] = None
-    context: Annotated[str | None, Format(name_refusal, "kubeconfig context name")] = None
+    mode: Annotated[Literal["auto", "cluster", "render"], Field(description="prod: not `auto`")] = (
+        "auto"
+    )
+    render_directory: Annotated[
+        str | None, Format(path_refusal, "path"), Field(description="unset: `rendered/<stack>`")
+    ] = None
+    context: Annotated[
+        str | None,
+        Format(name_refusal, "kubeconfig context"),
+        Field(description="unset: the current context"),
+    ] = None
     wait_timeout_seconds: Annotated[
         int,
         IntRange(30, 3600, "bound on waiting for the init Job, a ready pod and a rollout"),
     ] = 600
 
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "mode",
+            self.mode != "auto",
+            self.mode,
+            "'cluster' or 'render' in prod, never a guess",
+            prod_only=True,
+        )
+
 
 class Schema(_Section):
     enabled: bool = True
     migrations_directory: Annotated[
-        str, Format(path_refusal, "directory holding NNNN_name.sql files")
+        str,
+        Format(path_refusal, "path of a directory holding `NNNN_name.sql` files"),
+        Field(description="checked when enabled"),
     ] = "sql/migrations"
-    allow_drop: bool = False
+    allow_drop: Annotated[bool, Field(description="refused in prod")] = False
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        if self.enabled:
+            path = facts.project / self.migrations_directory
+            yield Check(
+                "migrationsDirectory",
+                path.is_dir() and any(path.glob(MIGRATION_FILES)),
+                self.migrations_directory,
+                f"a directory of the project holding migrations ({MIGRATION_FILES}); "
+                "set schema.enabled: false to apply none",
+                uses=("enabled",),
+            )
+        yield Check(
+            "allowDrop",
+            not self.allow_drop,
+            self.allow_drop,
+            "false in prod: destroying the stack never drops trading data",
+            prod_only=True,
+        )
 
 
 class Monitoring(_Section):
     """ServiceMonitor and PrometheusRule need the Prometheus Operator's CRDs: off by default."""
 
-    prometheus_operator: bool = False
-    grafana_dashboard: bool = True
+    prometheus_operator: Annotated[
+        bool, Field(description="ServiceMonitor + PrometheusRule, which need the CRDs")
+    ] = False
+    grafana_dashboard: Annotated[bool, Field(description="dashboard ConfigMap")] = True
     labels: Annotated[
         dict[str, str],
         Format(monitoring_labels_refusal, f"Kubernetes labels, none under {RESERVED_LABEL_PREFIX}"),
+        Field(description="the Prometheus Operator selects on them"),
     ] = Field(default_factory=dict)
+
+
+_CRON = Format(
+    schedule_refusal,
+    "five-field cron (day of week 0-6) or `@hourly`/`@daily`/`@weekly`/`@monthly`/`@yearly`",
+)
 
 
 class Backup(_Section):
     """Scheduled full + incremental backups of the database, to ``backupDestination``."""
 
-    enabled: bool = False
-    full_schedule: Annotated[str, Format(schedule_refusal, "cron expression")] = "@daily"
-    incremental_schedule: Annotated[str, Format(schedule_refusal, "cron expression")] = "@hourly"
+    enabled: Annotated[bool, Field(description="`true` in prod")] = False
+    full_schedule: Annotated[str, _CRON] = "@daily"
+    incremental_schedule: Annotated[str, _CRON] = "@hourly"
     retention_days: Annotated[
-        int, IntRange(1, 3653, "up to ten years; the bucket's lifecycle rule keeps them")
+        int,
+        IntRange(1, 3653, "up to ten years; the bucket's lifecycle rule keeps them"),
+        Field(description=">= two periods of the full schedule"),
     ] = 30
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "enabled",
+            self.enabled,
+            self.enabled,
+            "true in prod: the trading data is backed up",
+            prod_only=True,
+        )
+        try:
+            period = full_backup_period_days(self.full_schedule)
+        except CronError:
+            period = 0
+        yield Check(
+            "retentionDays",
+            self.retention_days >= 2 * period,
+            self.retention_days,
+            f">= {2 * period}: two full backup periods of backup.fullSchedule "
+            f"({self.full_schedule!r} runs at least every {period} day{'s' * (period != 1)}), "
+            "so a complete chain is kept",
+            uses=("fullSchedule",),
+        )
 
 
 class Upgrade(_Section):
     """``finalize: false`` keeps an upgrade reversible (cluster.preserve_downgrade_option)."""
 
-    finalize: bool = False
+    finalize: Annotated[bool, Field(description="let a major upgrade finalize")] = False
+
+
+_ORDINALS = IntRange(0, MAX_REPLICAS - 1)
 
 
 class Scaling(_Section):
     """Ordinals confirmed decommissioned, which a scale-down may then remove."""
 
-    decommissioned: tuple[int, ...] = ()
-    release_volumes: bool = False
+    decommissioned: Annotated[
+        tuple[int, ...],
+        Field(description=f"pod ordinals, each {_ORDINALS.describe()}, >= replicas"),
+    ] = ()
+    release_volumes: Annotated[bool, Field(description="delete a removed pod's volume")] = False
 
-    ORDINALS: ClassVar[IntRange] = IntRange(0, MAX_REPLICAS - 1)
+    ORDINALS: ClassVar[IntRange] = _ORDINALS
 
     @field_validator("decommissioned", mode="before")
     @classmethod
@@ -226,43 +443,256 @@ class Scaling(_Section):
             raise ValueError("a YAML list of pod ordinals (integers written with 0-9)") from None
 
 
-class _RawConfig(_Section):
-    environment: Literal["dev", "staging", "prod"]
-    namespace: Annotated[str, Format(dns_label_refusal, "DNS-1123 label")] = "trading"
-    allow_system_namespace: bool = False
-    cluster_domain: Annotated[str, Format(cluster_domain_refusal, "DNS subdomain")] = (
-        "cluster.local"
+def _within(prefix: str, check: Check) -> Check:
+    """A section's check with its keys written from the section's parent."""
+    return replace(
+        check,
+        key=f"{prefix}.{check.key}".rstrip("."),
+        uses=tuple(f"{prefix}.{key}" for key in check.uses),
     )
+
+
+def _is_system_namespace(namespace: str) -> bool:
+    return namespace == "default" or namespace.startswith("kube-")
+
+
+class StackConfig(_Section):
+    """The validated config every component takes; nothing below reads pulumi.Config."""
+
+    environment: Annotated[
+        Literal["dev", "staging", "prod"],
+        Field(description="the stack named `prod` must say `prod`"),
+    ]
+    namespace: Annotated[
+        str,
+        Format(dns_label_refusal, "DNS-1123 label"),
+        Field(description="not `default` or `kube-*`"),
+    ] = "trading"
+    allow_system_namespace: Annotated[
+        bool, Field(description="allow `default` or `kube-*` as `namespace`")
+    ] = False
+    cluster_domain: Annotated[
+        str,
+        Format(cluster_domain_refusal, f"DNS subdomain, at most {MAX_CLUSTER_DOMAIN} characters"),
+    ] = "cluster.local"
     image: Annotated[
-        str, Format(image_refusal, f"image pinned to vX.Y.Z, {MINIMUM_VERSION} or later")
+        str,
+        Format(
+            image_refusal,
+            f"image pinned to a `vX.Y.Z` tag (optionally `@sha256:`), {MINIMUM_VERSION} or "
+            "later, in a major release `components/upgrades.py` lists",
+        ),
     ] = DEFAULT_IMAGE
-    replicas: Annotated[int, IntRange(1, MAX_REPLICAS)] = 3
-    replication_factor: Annotated[
-        int, IntRange(1, 7, "CockroachDB's documented replication factors are 3, 5 and 7")
+    replicas: Annotated[
+        int, IntRange(1, MAX_REPLICAS), Field(description=">= 3 with TLS or in prod")
     ] = 3
-    tls: bool = True
-    allow_insecure: bool = False
+    replication_factor: Annotated[
+        int,
+        IntRange(1, 7, "CockroachDB's documented replication factors are 3, 5 and 7"),
+        Field(description="odd, <= replicas, >= 3 in prod"),
+    ] = 3
+    tls: Annotated[bool, Field(description="`true` in prod")] = True
+    allow_insecure: Annotated[
+        bool, Field(description="needed for `tls: false`, refused in prod")
+    ] = False
     resources: Resources = Resources()
     storage: Storage = Storage()
     termination_grace_period_seconds: Annotated[
-        int, IntRange(60, 3600, "time for a node to drain, at most an hour")
+        int,
+        IntRange(60, 3600, "time for a node to drain, at most an hour"),
+        Field(description=">= 300 in prod"),
     ] = 300
     liveness_probe: bool = False
     client_pod: bool = True
     network_policy: NetworkPolicy = NetworkPolicy()
-    pod_security: Literal["privileged", "baseline", "restricted"] = "restricted"
-    protect: bool = False
+    pod_security: Annotated[
+        Literal["privileged", "baseline", "restricted"], Field(description="prod: `restricted`")
+    ] = "restricted"
+    protect: Annotated[bool, Field(description="`true` in prod")] = False
     certificates: Certificates = Certificates()
     kubernetes: KubernetesTarget = KubernetesTarget()
     schema_: Schema = Field(default=Schema(), alias="schema")
-    admin_dsn: Annotated[str | None, Format(admin_dsn_refusal, "postgresql:// URI")] = None
+    admin_dsn: Annotated[
+        str | None, Format(admin_dsn_refusal, "`postgresql://` URI"), Field(description="secret")
+    ] = None
     monitoring: Monitoring = Monitoring()
     backup: Backup = Backup()
     backup_destination: Annotated[
-        str | None, Format(backup_destination_refusal, "CockroachDB backup URI")
+        str | None,
+        Format(backup_destination_refusal, "CockroachDB backup URI"),
+        Field(
+            description="secret; required when backups are on; prod: a Pulumi secret, "
+            "`s3://`, `gs://` or `azure…://`"
+        ),
     ] = None
     upgrade: Upgrade = Upgrade()
     scaling: Scaling = Scaling()
+
+    _facts: Facts = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _remember_facts(self, info: ValidationInfo) -> StackConfig:
+        """Keep the facts the derived values below are computed from."""
+        if not isinstance(info.context, Facts):
+            raise TypeError("StackConfig is validated with Facts as context: load_stack_config")
+        self._facts = info.context
+        return self
+
+    @property
+    def stack(self) -> str:
+        return self._facts.stack
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def version(self) -> str | None:
+        return image_version(self.image)
+
+    @property
+    def kubernetes_mode(self) -> Literal["cluster", "render"]:
+        """``auto`` resolved: a cluster when a kubeconfig is present, else rendered files."""
+        mode = self.kubernetes.mode
+        if mode == "auto":
+            return "cluster" if self._facts.kubeconfig_present else "render"
+        return mode
+
+    @property
+    def render_directory(self) -> str:
+        return self.kubernetes.render_directory or f"rendered/{self.stack}"
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        """Rules across the top-level keys and between sections."""
+        yield Check(
+            "environment",
+            facts.stack != "prod" or self.production,
+            self.environment,
+            "'prod' in the stack named prod: its production rules cannot be switched off",
+        )
+        yield Check(
+            "namespace",
+            self.allow_system_namespace or not _is_system_namespace(self.namespace),
+            self.namespace,
+            "a namespace of your own: 'default' and kube-* belong to the cluster (set "
+            "allowSystemNamespace: true only if you mean it)",
+            uses=("allowSystemNamespace",),
+        )
+        min_replicas = 3 if (self.tls or self.production) else 1
+        yield Check(
+            "replicas",
+            self.replicas >= min_replicas,
+            self.replicas,
+            f"an integer >= {min_replicas} (3 or more with TLS or in prod, to survive a node "
+            "failure)",
+            uses=("tls", "environment"),
+        )
+        yield Check(
+            "replicationFactor",
+            self.replication_factor % 2 == 1,
+            self.replication_factor,
+            "an odd integer (Raft needs a majority: 1, 3, 5 or 7)",
+        )
+        yield Check(
+            "replicationFactor",
+            self.replication_factor <= self.replicas,
+            self.replication_factor,
+            f"at most replicas ({self.replicas}): each replica needs its own node",
+            uses=("replicas",),
+        )
+        yield Check(
+            "tls",
+            self.tls or self.allow_insecure,
+            self.tls,
+            "true, unless allowInsecure is true to accept an unauthenticated, unencrypted cluster",
+            uses=("allowInsecure",),
+        )
+        yield from self._production_checks(facts)
+        if self.backup.enabled and not self.backup_destination:
+            yield Check(
+                "backupDestination",
+                False,
+                None,
+                "a backup URI when backup.enabled (set it with `pulumi config set --secret "
+                "openalgo:backupDestination ...`)",
+                shown="(unset)",
+            )
+        decommissioned = self.scaling.decommissioned
+        yield Check(
+            "scaling.decommissioned",
+            len(set(decommissioned)) == len(decommissioned)
+            and all(ordinal >= self.replicas for ordinal in decommissioned),
+            list(decommissioned),
+            f"distinct ordinals >= replicas ({self.replicas}): a decommissioned node "
+            "cannot stay in the StatefulSet",
+            uses=("replicas",),
+        )
+
+    def _production_checks(self, facts: Facts) -> Iterator[Check]:
+        """CockroachDB's production checklist and this project's prod rules, top-level keys."""
+        yield Check(
+            "tls",
+            self.tls,
+            self.tls,
+            "true in prod: a production stack cannot be insecure",
+            prod_only=True,
+        )
+        yield Check(
+            "allowInsecure",
+            not self.allow_insecure,
+            self.allow_insecure,
+            "false in prod: a production stack cannot be insecure",
+            prod_only=True,
+        )
+        yield Check(
+            "replicationFactor",
+            self.replication_factor >= 3,
+            self.replication_factor,
+            "3 or more in prod, so a node failure loses no quorum",
+            prod_only=True,
+        )
+        yield Check(
+            "podSecurity",
+            self.pod_security == "restricted",
+            self.pod_security,
+            "'restricted' in prod",
+            prod_only=True,
+        )
+        yield Check(
+            "protect",
+            self.protect,
+            self.protect,
+            "true in prod: guard against deletion",
+            prod_only=True,
+        )
+        yield Check(
+            "terminationGracePeriodSeconds",
+            self.termination_grace_period_seconds >= 300,
+            self.termination_grace_period_seconds,
+            ">= 300 in prod, so a node drains its leases and connections before it stops",
+            prod_only=True,
+        )
+        destination = self.backup_destination
+        if destination is None:
+            return
+        scheme = backup_scheme(destination)
+        yield Check(
+            "backupDestination",
+            scheme in OFF_CLUSTER_SCHEMES,
+            destination,
+            "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal and "
+            "userfile backups are lost with the nodes",
+            prod_only=True,
+            despite_key=scheme in ON_CLUSTER_SCHEMES,  # even when spaced oddly
+        )
+        yield Check(
+            "backupDestination",
+            f"{NAMESPACE}:backupDestination" in facts.secret_keys,
+            destination,
+            "a secret in prod, as it may hold credentials: set it with `pulumi config set "
+            "--secret openalgo:backupDestination ...`",
+            prod_only=True,
+        )
 
 
 def config_key(model: type[BaseModel], name: str) -> str:
@@ -271,10 +701,12 @@ def config_key(model: type[BaseModel], name: str) -> str:
     return field.alias or to_camel(name)
 
 
-KNOWN_KEYS = frozenset(config_key(_RawConfig, name) for name in _RawConfig.model_fields)
+KNOWN_KEYS = frozenset(config_key(StackConfig, name) for name in StackConfig.model_fields)
 
 
-def leaf_fields(model: type[BaseModel] = _RawConfig, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def leaf_fields(
+    model: type[BaseModel] = StackConfig, prefix: str = ""
+) -> Iterator[tuple[str, Any]]:
     """Every key a user can set, dotted (``resources.cpuRequest``), with its FieldInfo."""
     for name, field in model.model_fields.items():
         key = prefix + config_key(model, name)
@@ -310,45 +742,6 @@ class ConfigError(Exception):
         )
 
 
-@dataclass(frozen=True)
-class StackConfig:
-    """The validated config every component takes; nothing below reads pulumi.Config."""
-
-    stack: str
-    environment: str
-    namespace: str
-    cluster_domain: str
-    image: str
-    version: str | None
-    replicas: int
-    replication_factor: int
-    tls: bool
-    resources: Resources
-    storage: Storage
-    termination_grace_period_seconds: int
-    liveness_probe: bool
-    client_pod: bool
-    network_policy: NetworkPolicy
-    pod_security: str
-    protect: bool
-    certificates: Certificates
-    kubernetes_mode: Literal["cluster", "render"]
-    render_directory: str
-    kubernetes_context: str | None
-    kubernetes_wait_timeout_s: int
-    schema: Schema
-    admin_dsn: str | None
-    monitoring: Monitoring
-    backup: Backup
-    backup_destination: str | None
-    upgrade: Upgrade
-    scaling: Scaling
-
-    @property
-    def production(self) -> bool:
-        return self.environment == "prod"
-
-
 class _Report:
     """Collects problems; hides secrets; skips rules that depend on a key already wrong."""
 
@@ -374,16 +767,8 @@ class _Report:
         self.problems.append(Problem(key, shown or self.shown(key, value), allowed))
         self.wrong.add(key)
 
-    def require(
-        self, ok: bool, key: str, value: Any, allowed: str, uses: Iterable[str] = ()
-    ) -> None:
-        """Report ``key`` unless ``ok``; say nothing while ``key`` or a key it uses is wrong."""
-        if ok or any(self.is_wrong(k) for k in (key, *uses)):
-            return
-        self.add(key, value, allowed)
 
-
-# --- Pass 1: shape (pydantic), in the user's words.
+# --- Layer 1: shape (pydantic), in the user's words.
 
 
 def _decode(raw: Any) -> Any:
@@ -401,7 +786,7 @@ def _decode(raw: Any) -> Any:
 
 def _section_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed in the YAML map at ``loc`` (for 'did you mean')."""
-    model: Any = _RawConfig
+    model: Any = StackConfig
     for part in loc:
         if isinstance(part, int):
             continue
@@ -453,7 +838,7 @@ def _shape_problems(error: ValidationError, report: _Report) -> None:
             report.add(key, detail.get("input"), _user_words(detail))
 
 
-# --- Pass 2: each field's own bounds and format.
+# --- Layer 2: each field's own bounds and format.
 
 
 def _field_problems(model: BaseModel, report: _Report, prefix: str = "") -> None:
@@ -481,280 +866,25 @@ def _field_problems(model: BaseModel, report: _Report, prefix: str = "") -> None
                 report.add(f"{prefix}decommissioned.{index}", ordinal, refusal)
 
 
-# --- Pass 3: rules across keys.
+# --- Layer 3: each section's rules across keys.
 
 
-def _is_system_namespace(namespace: str) -> bool:
-    return namespace == "default" or namespace.startswith("kube-")
-
-
-def _rule_problems(
-    raw: _RawConfig, stack: str, report: _Report, secret_keys: Collection[str], project: Path
-) -> None:
-    """Rules that span several keys; each one names the key a user should change."""
-    require = report.require
-    prod = raw.environment == "prod"
-    env = ("environment",)
-
-    require(
-        stack != "prod" or prod,
-        "environment",
-        raw.environment,
-        "'prod' in the stack named prod: its production rules cannot be switched off",
-    )
-    require(
-        raw.allow_system_namespace or not _is_system_namespace(raw.namespace),
-        "namespace",
-        raw.namespace,
-        "a namespace of your own: 'default' and kube-* belong to the cluster (set "
-        "allowSystemNamespace: true only if you mean it)",
-        uses=("allowSystemNamespace",),
-    )
-    min_replicas = 3 if (raw.tls or prod) else 1
-    require(
-        raw.replicas >= min_replicas,
-        "replicas",
-        raw.replicas,
-        f"an integer >= {min_replicas} (3 or more with TLS or in prod, to survive a node failure)",
-        uses=("tls", *env),
-    )
-    require(
-        raw.replication_factor % 2 == 1,
-        "replicationFactor",
-        raw.replication_factor,
-        "an odd integer (Raft needs a majority: 1, 3, 5 or 7)",
-    )
-    require(
-        raw.replication_factor <= raw.replicas,
-        "replicationFactor",
-        raw.replication_factor,
-        f"at most replicas ({raw.replicas}): each replica needs its own node",
-        uses=("replicas",),
-    )
-    require(
-        raw.tls or raw.allow_insecure,
-        "tls",
-        raw.tls,
-        "true, unless allowInsecure is true to accept an unauthenticated, unencrypted cluster",
-        uses=("allowInsecure",),
-    )
-    if prod:
-        _production_problems(raw, report, secret_keys)
-
-    res = raw.resources
-    require(
-        parse_quantity(res.memory_limit) >= parse_quantity(res.memory_request),
-        "resources.memoryLimit",
-        res.memory_limit,
-        f">= resources.memoryRequest ({res.memory_request})",
-        uses=("resources.memoryRequest",),
-    )
-    if res.cpu_limit is not None:
-        require(
-            parse_quantity(res.cpu_limit) >= parse_quantity(res.cpu_request),
-            "resources.cpuLimit",
-            res.cpu_limit,
-            f">= resources.cpuRequest ({res.cpu_request}), or unset (recommended)",
-            uses=("resources.cpuRequest",),
-        )
-
-    certs = raw.certificates
-    require(
-        certs.renew_before_days < certs.validity_days,
-        "certificates.renewBeforeDays",
-        certs.renew_before_days,
-        f"fewer than certificates.validityDays ({certs.validity_days})",
-        uses=("certificates.validityDays",),
-    )
-    require(
-        certs.validity_days <= certs.ca_validity_days,
-        "certificates.validityDays",
-        certs.validity_days,
-        f"at most certificates.caValidityDays ({certs.ca_validity_days}): a certificate "
-        "never outlives the CA that signed it",
-        uses=("certificates.caValidityDays",),
-    )
-    for section, peers in (
-        ("networkPolicy.sqlClients", raw.network_policy.sql_clients),
-        ("networkPolicy.metricsClients", raw.network_policy.metrics_clients),
-    ):
-        for index, peer in enumerate(peers):
-            require(
-                bool(peer.namespace_labels or peer.pod_labels),
-                f"{section}.{index}",
-                peer.model_dump(by_alias=True),
-                "namespaceLabels and/or podLabels; an empty peer would admit every pod",
-            )
-    if raw.schema_.enabled:
-        require(
-            _has_migrations(project, raw.schema_.migrations_directory),
-            "schema.migrationsDirectory",
-            raw.schema_.migrations_directory,
-            f"a directory of the project holding migrations ({MIGRATION_FILES}); "
-            "set schema.enabled: false to apply none",
-            uses=("schema.enabled",),
-        )
-    _day2_problems(raw, report)
-
-
-def _has_migrations(project: Path, directory: str) -> bool:
-    path = project / directory
-    return path.is_dir() and any(path.glob(MIGRATION_FILES))
-
-
-def _binary_quantity(size: Decimal) -> str:
-    """Bytes as Gi when whole, else as Mi rounded up: the smallest value a rule accepts."""
-    if size % 2**30 == 0:
-        return f"{int(size // 2**30)}Gi"
-    return f"{math.ceil(size / 2**20)}Mi"
-
-
-def _production_problems(raw: _RawConfig, report: _Report, secret_keys: Collection[str]) -> None:
-    """CockroachDB's production checklist and this project's prod rules."""
-    require = report.require
-    env = ("environment",)
-    require(raw.tls, "tls", raw.tls, "true in prod: a production stack cannot be insecure", env)
-    require(
-        not raw.allow_insecure,
-        "allowInsecure",
-        raw.allow_insecure,
-        "false in prod: a production stack cannot be insecure",
-        env,
-    )
-    require(
-        raw.replication_factor >= 3,
-        "replicationFactor",
-        raw.replication_factor,
-        "3 or more in prod, so a node failure loses no quorum",
-        env,
-    )
-    require(
-        raw.network_policy.enabled,
-        "networkPolicy.enabled",
-        raw.network_policy.enabled,
-        "true in prod: the SQL port is open only to listed clients",
-        env,
-    )
-    require(
-        raw.pod_security == "restricted",
-        "podSecurity",
-        raw.pod_security,
-        "'restricted' in prod",
-        env,
-    )
-    require(raw.protect, "protect", raw.protect, "true in prod: guard against deletion", env)
-    require(
-        raw.storage.storage_class is not None,
-        "storage.storageClass",
-        raw.storage.storage_class,
-        "an SSD storage class name in prod (the cluster default may be slow disks)",
-        env,
-    )
-    require(
-        raw.termination_grace_period_seconds >= 300,
-        "terminationGracePeriodSeconds",
-        raw.termination_grace_period_seconds,
-        ">= 300 in prod, so a node drains its leases and connections before it stops",
-        env,
-    )
-    require(
-        not raw.schema_.allow_drop,
-        "schema.allowDrop",
-        raw.schema_.allow_drop,
-        "false in prod: destroying the stack never drops trading data",
-        env,
-    )
-    require(
-        raw.kubernetes.mode != "auto",
-        "kubernetes.mode",
-        raw.kubernetes.mode,
-        "'cluster' or 'render' in prod, never a guess",
-        env,
-    )
-    cpu = parse_quantity(raw.resources.cpu_request)
-    require(
-        cpu >= _PROD_MIN_CPU,
-        "resources.cpuRequest",
-        raw.resources.cpu_request,
-        ">= 4 in prod: CockroachDB's production checklist asks for at least 4 vCPUs per node",
-        env,
-    )
-    memory_floor = max(cpu, _PROD_MIN_CPU) * _PROD_MEMORY_PER_CPU
-    require(
-        parse_quantity(raw.resources.memory_request) >= memory_floor,
-        "resources.memoryRequest",
-        raw.resources.memory_request,
-        f">= {_binary_quantity(memory_floor)} in prod: CockroachDB's production checklist asks "
-        "for 4 GiB of RAM per vCPU (2 GiB is for testing only)",
-        ("resources.cpuRequest", *env),
-    )
-    destination = raw.backup_destination
-    if destination is not None:
-        scheme = backup_scheme(destination)
-        off_cluster = (
-            "an off-cluster URI in prod (s3://, gs://, azure-blob://): nodelocal and "
-            "userfile backups are lost with the nodes"
-        )
-        if scheme in ON_CLUSTER_SCHEMES and not report.is_wrong("environment"):
-            report.add("backupDestination", destination, off_cluster)  # even if spaced oddly
-        else:
-            require(
-                scheme in OFF_CLUSTER_SCHEMES, "backupDestination", destination, off_cluster, env
-            )
-        require(
-            f"{NAMESPACE}:backupDestination" in secret_keys,
-            "backupDestination",
-            destination,
-            "a secret in prod, as it may hold credentials: set it with `pulumi config set "
-            "--secret openalgo:backupDestination ...`",
-            env,
-        )
-
-
-def _day2_problems(raw: _RawConfig, report: _Report) -> None:
-    """Backups, scaling: the rules that keep day-2 changes from losing data."""
-    require = report.require
-    backup = raw.backup
-    prod = raw.environment == "prod"
-    require(
-        backup.enabled or not prod,
-        "backup.enabled",
-        backup.enabled,
-        "true in prod: the trading data is backed up",
-        ("environment",),
-    )
-    if backup.enabled and not raw.backup_destination and not report.is_wrong("backupDestination"):
-        report.add(
-            "backupDestination",
-            None,
-            "a backup URI when backup.enabled (set it with `pulumi config set --secret "
-            "openalgo:backupDestination ...`)",
-            shown="(unset)",
-        )
-    if not report.is_wrong("backup.fullSchedule"):
-        try:
-            period = full_backup_period_days(backup.full_schedule)
-        except CronError:
-            period = 0
-        require(
-            backup.retention_days >= 2 * period,
-            "backup.retentionDays",
-            backup.retention_days,
-            f">= {2 * period}: two full backup periods of backup.fullSchedule "
-            f"({backup.full_schedule!r} runs at least every {period} day{'s' * (period != 1)}), "
-            "so a complete chain is kept",
-            ("backup.fullSchedule",),
-        )
-    decommissioned = raw.scaling.decommissioned
-    require(
-        len(set(decommissioned)) == len(decommissioned)
-        and all(ordinal >= raw.replicas for ordinal in decommissioned),
-        "scaling.decommissioned",
-        list(decommissioned),
-        f"distinct ordinals >= replicas ({raw.replicas}): a decommissioned node "
-        "cannot stay in the StatefulSet",
-        ("replicas",),
-    )
+def _rule_problems(config: StackConfig, facts: Facts, report: _Report) -> None:
+    sections: list[tuple[str, _Section]] = [("", config)]
+    for name in StackConfig.model_fields:
+        value = getattr(config, name)
+        if isinstance(value, _Section):
+            sections.append((config_key(StackConfig, name), value))
+    for prefix, section in sections:
+        for relative in section.checks(facts):
+            check = _within(prefix, relative) if prefix else relative
+            if check.prod_only and not config.production:
+                continue
+            uses = (*check.uses, "environment") if check.prod_only else check.uses
+            key_wrong = report.is_wrong(check.key) and not check.despite_key
+            if check.holds or key_wrong or any(report.is_wrong(key) for key in uses):
+                continue
+            report.add(check.key, check.value, check.allowed, shown=check.shown)
 
 
 # --- Namespaces and keys outside the model.
@@ -819,8 +949,9 @@ def load_stack_config(
     for key in sorted(set(ours) - KNOWN_KEYS):
         report.add(key, ours[key], unknown_key_words(key, KNOWN_KEYS))
     known = {key: value for key, value in ours.items() if key in KNOWN_KEYS}
+    facts = Facts(stack, kubeconfig_present, project or Path.cwd(), frozenset(secret_keys))
     try:
-        raw = _RawConfig.model_validate(known)
+        config = StackConfig.model_validate(known, context=facts)
     except ValidationError as error:
         _shape_problems(error, report)
         bad = {str(detail["loc"][0]) for detail in error.errors()}
@@ -829,48 +960,14 @@ def load_stack_config(
             rest["environment"] = "dev"  # a stand-in: rules that use it are skipped
         report.wrong |= bad
         try:
-            raw = _RawConfig.model_validate(rest)
+            config = StackConfig.model_validate(rest, context=facts)
         except ValidationError:
             raise ConfigError(report.problems) from None
-    _field_problems(raw, report)
-    _rule_problems(raw, stack, report, secret_keys, project or Path.cwd())
+    _field_problems(config, report)
+    _rule_problems(config, facts, report)
     if report.problems:
         raise ConfigError(report.problems)
-
-    mode = raw.kubernetes.mode
-    if mode == "auto":
-        mode = "cluster" if kubeconfig_present else "render"
-    return StackConfig(
-        stack=stack,
-        environment=raw.environment,
-        namespace=raw.namespace,
-        cluster_domain=raw.cluster_domain,
-        image=raw.image,
-        version=image_version(raw.image),
-        replicas=raw.replicas,
-        replication_factor=raw.replication_factor,
-        tls=raw.tls,
-        resources=raw.resources,
-        storage=raw.storage,
-        termination_grace_period_seconds=raw.termination_grace_period_seconds,
-        liveness_probe=raw.liveness_probe,
-        client_pod=raw.client_pod,
-        network_policy=raw.network_policy,
-        pod_security=raw.pod_security,
-        protect=raw.protect,
-        certificates=raw.certificates,
-        kubernetes_mode=mode,
-        render_directory=raw.kubernetes.render_directory or f"rendered/{stack}",
-        kubernetes_context=raw.kubernetes.context,
-        kubernetes_wait_timeout_s=raw.kubernetes.wait_timeout_seconds,
-        schema=raw.schema_,
-        admin_dsn=raw.admin_dsn,
-        monitoring=raw.monitoring,
-        backup=raw.backup,
-        backup_destination=raw.backup_destination,
-        upgrade=raw.upgrade,
-        scaling=raw.scaling,
-    )
+    return config
 
 
 __all__ = [

@@ -42,13 +42,15 @@ _IMAGE = re.compile(
 )
 _LONGEST_POD_PREFIX = len("cockroachdb-99.cockroachdb.") + 63 + len(".svc.")
 """A pod's FQDN is this long before the cluster domain (the namespace at its longest)."""
+MAX_CLUSTER_DOMAIN = 253 - _LONGEST_POD_PREFIX
+"""So every pod's name stays within DNS's 253 characters."""
 OFF_CLUSTER_SCHEMES = ("s3", "gs", "azure-blob", "azure-storage", "azure")
 ON_CLUSTER_SCHEMES = ("nodelocal", "userfile")
 BACKUP_SCHEMES = (*OFF_CLUSTER_SCHEMES, *ON_CLUSTER_SCHEMES, "http", "https", "external")
 RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 
 
-# --- Field rules: bounds and formats attached to fields, read by pass 2 and the README test.
+# --- Field rules: bounds and formats attached to fields, read by layer 2 and the README table.
 
 
 class FieldRule:
@@ -120,16 +122,15 @@ def dns_subdomain_refusal(value: str) -> str | None:
 
 
 def cluster_domain_refusal(value: str) -> str | None:
-    longest = 253 - _LONGEST_POD_PREFIX
     if (
-        len(value) <= longest
+        len(value) <= MAX_CLUSTER_DOMAIN
         and _DNS_SUBDOMAIN.fullmatch(value)
         and all(len(part) <= 63 for part in value.split("."))
     ):
         return None
     return (
-        f"a DNS subdomain such as cluster.local, at most {longest} characters (so every pod's "
-        "name stays within DNS's 253)"
+        f"a DNS subdomain such as cluster.local, at most {MAX_CLUSTER_DOMAIN} characters (so "
+        "every pod's name stays within DNS's 253)"
     )
 
 
@@ -239,7 +240,7 @@ def backup_scheme(value: str) -> str:
         return ""
 
 
-# --- The model: one section per YAML map, each field with its bounds.
+# --- Strict reading of raw scalars, before any bound applies.
 
 
 def _control_characters(text: str) -> list[str]:

@@ -52,12 +52,12 @@ def kube_access(config: StackConfig) -> KubeAccess | None:
         return None
     return KubeAccess(
         namespace=config.namespace,
-        context=config.kubernetes_context,
+        context=config.kubernetes.context,
         statefulset=STATEFULSET,
         init_job=INIT_JOB,
         pod_selector=tuple(sorted(selector_labels().items())),
         port=SQL_PORT,
-        timeout_s=float(config.kubernetes_wait_timeout_s),
+        timeout_s=float(config.kubernetes.wait_timeout_seconds),
     )
 
 
@@ -275,7 +275,7 @@ class TradingDatabase(pulumi.ComponentResource):
 
     def _schema(self, config: StackConfig) -> SchemaMigrations | None:
         """Apply sql/migrations once `cockroach init` has run, unless nothing can be reached."""
-        if not config.schema.enabled:
+        if not config.schema_.enabled:
             return None
         if self.admin.dsn is None:
             pulumi.log.warn(
@@ -288,12 +288,12 @@ class TradingDatabase(pulumi.ComponentResource):
             "schema",
             SchemaMigrationsArgs(
                 admin=self.admin,
-                migrations_dir=config.schema.migrations_directory,
+                migrations_dir=config.schema_.migrations_directory,
                 database=DATABASE,
                 app_user=APP_USER,
                 app_password=self.app_password,
                 replication_factor=config.replication_factor,
-                allow_drop=config.schema.allow_drop,
+                allow_drop=config.schema_.allow_drop,
                 production=config.production,
             ),
             opts=pulumi.ResourceOptions(

@@ -699,7 +699,7 @@ def test_a_missing_migrations_directory_is_refused_before_anything_is_declared()
 
 def test_the_migrations_directory_is_not_needed_when_the_schema_is_off() -> None:
     config = load(schema={"enabled": False, "migrationsDirectory": "nowhere"})
-    assert not config.schema.enabled
+    assert not config.schema_.enabled
 
 
 def test_a_cluster_domain_too_long_for_pod_names_is_refused() -> None:

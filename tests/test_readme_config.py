@@ -1,25 +1,28 @@
-"""The README's configuration table and the config model list the same keys, bounds, defaults."""
+"""The README's configuration table is the one scripts/config-table prints from the model."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from config_table import readme_table, render_table, stack_values, table_diff, with_table
 from stack_harness import ROOT
 
 from components.config import IntRange, QuantityRange, Scaling, leaf_fields
 
 FIELDS = dict(leaf_fields())
+README = (ROOT / "README.md").read_text()
+TABLE = render_table()
 
 
-def readme_rows() -> dict[str, list[str]]:
-    """Each key of the configuration table with its cells (type, default, dev, prod)."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def table_rows(table: str) -> dict[str, list[str]]:
+    """Each key of a configuration table with its cells (type, default, dev, prod)."""
     rows: dict[str, list[str]] = {}
-    for line in section.splitlines():
+    for line in table.splitlines():
         if not line.startswith("| `"):
             continue
         cells = [cell.strip() for cell in line.strip("|").split(" | ")]
@@ -28,7 +31,7 @@ def readme_rows() -> dict[str, list[str]]:
     return rows
 
 
-ROWS = readme_rows()
+ROWS = table_rows(TABLE)
 
 
 def shown_default(value: Any) -> str:
@@ -39,6 +42,31 @@ def shown_default(value: Any) -> str:
     if isinstance(value, dict):
         return f"`{json.dumps(value)}`"
     return f"`{value}`"
+
+
+def test_the_readme_table_is_the_one_the_script_prints() -> None:
+    assert table_diff(README, TABLE) == [], "stale README table: run scripts/config-table --write"
+
+
+def test_a_readme_table_that_differs_from_the_model_is_reported() -> None:
+    stale = TABLE.replace("| `3` | `3` | `4` |", "| `5` | `3` | `4` |")
+    assert stale != TABLE
+    diff = table_diff(with_table(README, stale), TABLE)
+    assert "-| `replicas` | int, 1 to 100 (>= 3 with TLS or in prod) | `5` | `3` | `4` |\n" in diff
+
+
+def test_writing_the_table_replaces_only_the_table() -> None:
+    rewritten = with_table(README, "| new |\n")
+    assert readme_table(rewritten) == "| new |\n"
+    assert rewritten.replace("| new |\n", readme_table(README)) == README
+
+
+def test_the_check_mode_passes_on_the_committed_readme() -> None:
+    script = ROOT / "scripts" / "config_table.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, "")
 
 
 def test_the_table_lists_exactly_the_models_keys() -> None:
@@ -56,7 +84,7 @@ def test_the_table_lists_exactly_the_models_keys() -> None:
     + [("scaling.decommissioned", Scaling.ORDINALS)],
 )
 def test_each_bounded_key_shows_its_bounds(key: str, bounds: IntRange | QuantityRange) -> None:
-    assert bounds.describe() in ROWS[key][0], f"README row of {key} lacks {bounds.describe()}"
+    assert bounds.describe() in ROWS[key][0], f"table row of {key} lacks {bounds.describe()}"
 
 
 DEFAULTS = {
@@ -64,9 +92,15 @@ DEFAULTS = {
     for key, field in FIELDS.items()
     if not field.is_required()
 }
-"""Defaults of None are left out: the table says them in words (unset, cluster default)."""
 
 
 @pytest.mark.parametrize("key", [key for key, value in DEFAULTS.items() if value is not None])
 def test_each_default_in_the_table_is_the_models(key: str) -> None:
-    assert shown_default(DEFAULTS[key]) in ROWS[key][1], f"README default of {key}"
+    assert shown_default(DEFAULTS[key]) in ROWS[key][1], f"table default of {key}"
+
+
+@pytest.mark.parametrize(("stack", "column"), [("dev", 2), ("prod", 3)])
+def test_each_stack_column_shows_the_committed_stack_files_values(stack: str, column: int) -> None:
+    values = stack_values(stack)
+    assert {key for key, cells in ROWS.items() if cells[column] != "—"} == set(values)
+    assert ROWS["replicas"][column] == f"`{values['replicas']}`"
