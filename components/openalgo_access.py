@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.names import CA_SECRET, standard_labels
+from components.names import (
+    CA_SECRET,
+    OPENALGO_CA_MOUNT_DIR,
+    OPENALGO_URLS_SECRET,
+    standard_labels,
+)
 from migrator.app_databases import URL_SCHEME, AppDatabases, app_database_urls, tls_query
 
-URLS_SECRET = "openalgo-database"
-
-CA_MOUNT_DIR = "/etc/openalgo/cockroachdb"
-CA_FILE = f"{CA_MOUNT_DIR}/ca.crt"
+CA_FILE = f"{OPENALGO_CA_MOUNT_DIR}/ca.crt"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class OpenAlgoAccess(pulumi.ComponentResource):
         k8s.core.v1.Secret(
             f"{name}-urls",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=URLS_SECRET, namespace=namespace.metadata.name, labels=labels
+                name=OPENALGO_URLS_SECRET, namespace=namespace.metadata.name, labels=labels
             ),
             type="Opaque",
             string_data=self.urls,

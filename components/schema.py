@@ -51,6 +51,13 @@ from migrator import (
     load_migrations,
     migrations_from_texts,
 )
+from migrator.app_databases import (
+    DEFAULT_CONNECTION_LIMIT,
+    AppDatabases,
+    admin_opener,
+    drop_app_databases,
+    provision,
+)
 from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE, role_name_problem
 from migrator.discovery import MIGRATION_ID, manifest_digest
 from migrator.placeholders import DEFAULT_APP_USER
@@ -70,6 +77,8 @@ INPUT_KEYS = (
     "production",
     "lock_wait_s",
     "kube_access",
+    "app_databases",
+    "app_connection_limit",
 )
 OUTPUT_KEYS = (
     "applied",
@@ -81,6 +90,7 @@ OUTPUT_KEYS = (
     "drift",
     "unapplied",
     "dialect",
+    "app_databases_pending",
 )
 
 SqlBundle = tuple[tuple[str, str, str | None], ...]
@@ -239,6 +249,8 @@ def diff_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dynamic.Dif
     changed = [key for key in INPUT_KEYS if _plain(olds.get(key)) != _plain(news.get(key))]
     if _plain(olds.get("unapplied")):
         changed.append("unapplied")
+    if _plain(olds.get("app_databases_pending")):
+        changed.append("app_databases_pending")
     replaces = ["database"] if "database" in changed else []
     return dynamic.DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
@@ -304,12 +316,38 @@ def _state_from_plan(plan: Plan, declared: Sequence[tuple[str, str]]) -> dict[st
     }
 
 
+def _app_databases(props: Mapping[str, Any]) -> AppDatabases | None:
+    names = props.get("app_databases")
+    if not isinstance(names, Mapping) or not names:
+        return None
+    try:
+        return AppDatabases({str(k): str(v) for k, v in names.items()})
+    except ValueError as exc:
+        raise SchemaMigrationError(f"app_databases: {exc}") from None
+
+
+def _provision(migrator: Migrator, props: Mapping[str, Any], *, apply: bool) -> list[str]:
+    """OpenAlgo's databases after the schema (the role exists then): done or pending steps."""
+    spec = _app_databases(props)
+    if spec is None:
+        return []
+    limit = props.get("app_connection_limit")
+    result = provision(
+        migrator.target,
+        spec,
+        connection_limit=int(limit) if isinstance(limit, int | float) else DEFAULT_CONNECTION_LIMIT,
+        apply=apply,
+    )
+    return [] if apply else list(result.done)
+
+
 def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
     declared = _manifest_pairs(props.get("migrations")) or []
     try:
         with _migrator(props, bundle) as migrator:
             result: ApplyResult = migrator.apply()
             state = _state_from_plan(migrator.status(), declared)
+            state["app_databases_pending"] = _provision(migrator, props, apply=True)
     except MigratorError as exc:
         raise SchemaMigrationError(str(exc)) from None
     return {
@@ -352,11 +390,17 @@ class SchemaMigrationsProvider(dynamic.ResourceProvider):
         try:
             with _migrator(plain, self.bundle) as migrator:
                 plan = migrator.status()
+                pending = _provision(migrator, plain, apply=False) if plan.database_exists else []
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
         if not plan.database_exists:
             return dynamic.ReadResult("", {})
-        outs = {**props, **_secret_outputs(plain), **_state_from_plan(plan, declared)}
+        outs = {
+            **props,
+            **_secret_outputs(plain),
+            **_state_from_plan(plan, declared),
+            "app_databases_pending": pending,
+        }
         return dynamic.ReadResult(id_, outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -371,6 +415,9 @@ class SchemaMigrationsProvider(dynamic.ResourceProvider):
             )
         try:
             with _migrator(plain, self.bundle) as migrator:
+                spec = _app_databases(plain)
+                if spec is not None:
+                    drop_app_databases(admin_opener(migrator.target), spec)
                 migrator.drop_database()
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
@@ -417,6 +464,9 @@ class SchemaMigrationsArgs:
     lock_wait_s: float = 300.0
     kube_access: dict[str, Any] | None = None
     """Where the pods are when the DSN names the in-cluster Service (see admin_connection)."""
+    app_databases: dict[str, str] | None = None
+    """OpenAlgo's five databases (variable -> name), provisioned after the schema; None: none."""
+    app_connection_limit: int = DEFAULT_CONNECTION_LIMIT
 
 
 def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
@@ -440,6 +490,8 @@ def resource_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dic
         "production": args.production,
         "lock_wait_s": args.lock_wait_s,
         "kube_access": args.kube_access,
+        "app_databases": args.app_databases,
+        "app_connection_limit": args.app_connection_limit,
     }
     inputs.update(dict.fromkeys(OUTPUT_KEYS))
     return inputs

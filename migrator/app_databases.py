@@ -378,6 +378,22 @@ def _ensure_role(open_session: Opener, target: Target) -> list[str]:
         )
 
 
+def admin_opener(target: Target, counters: Counters | None = None) -> Opener:
+    """Admin sessions for ``target`` in any database, counted in ``counters``."""
+    shared = counters if counters is not None else Counters()
+
+    def open_session(database: str | None) -> Session:
+        return connect(
+            target.admin_dsn,
+            shared,
+            dbname=database,
+            options=target.connect_options,
+            secrets=target.secrets,
+        )
+
+    return open_session
+
+
 def provision(
     target: Target,
     spec: AppDatabases,
@@ -387,16 +403,7 @@ def provision(
 ) -> ProvisionResult:
     """Read, plan and (unless ``apply`` is false) change; the app role must exist already."""
     counters = Counters()
-
-    def open_session(database: str | None) -> Session:
-        return connect(
-            target.admin_dsn,
-            counters,
-            dbname=database,
-            options=target.connect_options,
-            secrets=target.secrets,
-        )
-
+    open_session = admin_opener(target, counters)
     try:
         done_role = _ensure_role(open_session, target) if apply else []
         facts = read_app_facts(
