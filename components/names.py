@@ -19,6 +19,10 @@ APP_CLIENT_CERTS_SECRET = "cockroachdb-client-openalgo"
 CA_SECRET = "cockroachdb-ca"
 """The CA certificate alone, for readers such as Prometheus that must not see any key."""
 DATA_VOLUME = "datadir"
+OPENALGO_URLS_SECRET = "openalgo-database"
+"""In OpenAlgo's namespace: its five *_DATABASE_URL variables, for envFrom."""
+OPENALGO_CA_MOUNT_DIR = "/etc/openalgo/cockroachdb"
+"""Where OpenAlgo's pods mount the CA-only Secret; the URLs' sslrootcert points there."""
 
 SQL_PORT = 26257
 HTTP_PORT = 8080

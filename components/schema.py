@@ -53,6 +53,13 @@ from migrator import (
     load_migrations,
     migrations_from_texts,
 )
+from migrator.app_databases import (
+    DEFAULT_CONNECTION_LIMIT,
+    AppDatabases,
+    admin_opener,
+    drop_app_databases,
+    provision,
+)
 from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE, role_name_problem
 from migrator.discovery import MIGRATION_ID, manifest_digest
 from migrator.placeholders import DEFAULT_APP_USER
@@ -71,6 +78,8 @@ INPUT_KEYS = (
     "allow_drop",
     "production",
     "lock_wait_s",
+    "app_databases",
+    "app_connection_limit",
     *ADMIN_KEYS,
 )
 OUTPUT_KEYS = (
@@ -83,6 +92,7 @@ OUTPUT_KEYS = (
     "drift",
     "unapplied",
     "dialect",
+    "app_databases_pending",
 )
 
 SqlBundle = tuple[tuple[str, str, str | None], ...]
@@ -236,7 +246,8 @@ def state_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
             raise SchemaMigrationError(
                 "refusing to change applied migrations:\n  " + "\n  ".join(edits)
             )
-    return ["unapplied"] if olds.get("unapplied") else []
+    pending = ("unapplied", "app_databases_pending")
+    return [key for key in pending if olds.get(key)]
 
 
 @contextlib.contextmanager
@@ -282,12 +293,38 @@ def _state_from_plan(plan: Plan, declared: Sequence[tuple[str, str]]) -> dict[st
     }
 
 
+def _app_databases(props: Mapping[str, Any]) -> AppDatabases | None:
+    names = props.get("app_databases")
+    if not isinstance(names, Mapping) or not names:
+        return None
+    try:
+        return AppDatabases({str(k): str(v) for k, v in names.items()})
+    except ValueError as exc:
+        raise SchemaMigrationError(f"app_databases: {exc}") from None
+
+
+def _provision(migrator: Migrator, props: Mapping[str, Any], *, apply: bool) -> list[str]:
+    """OpenAlgo's databases after the schema (the role exists then); the steps still pending."""
+    spec = _app_databases(props)
+    if spec is None:
+        return []
+    limit = props.get("app_connection_limit")
+    result = provision(
+        migrator.target,
+        spec,
+        connection_limit=int(limit) if isinstance(limit, int | float) else DEFAULT_CONNECTION_LIMIT,
+        apply=apply,
+    )
+    return [] if apply else list(result.done)
+
+
 def _run_apply(props: Mapping[str, Any], bundle: SqlBundle) -> dict[str, Any]:
     declared = _manifest_pairs(props.get("migrations")) or []
     try:
         with _migrator(props, bundle) as migrator:
             result: ApplyResult = migrator.apply()
             state = _state_from_plan(migrator.status(), declared)
+            state["app_databases_pending"] = _provision(migrator, props, apply=True)
     except MigratorError as exc:
         raise SchemaMigrationError(str(exc)) from None
     return {
@@ -324,9 +361,12 @@ class SchemaMigrationsProvider(DeclaredProvider):
         try:
             with _migrator(props, self.bundle) as migrator:
                 plan = migrator.status()
+                pending = _provision(migrator, props, apply=False) if plan.database_exists else []
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
-        return _state_from_plan(plan, declared) if plan.database_exists else None
+        if not plan.database_exists:
+            return None
+        return {**_state_from_plan(plan, declared), "app_databases_pending": pending}
 
     def deleted(self, props: dict[str, Any]) -> None:
         """Keeps the database unless allow_drop; refuses to drop on a production stack."""
@@ -339,6 +379,9 @@ class SchemaMigrationsProvider(DeclaredProvider):
             )
         try:
             with _migrator(props, self.bundle) as migrator:
+                spec = _app_databases(props)
+                if spec is not None:
+                    drop_app_databases(admin_opener(migrator.target), spec)
                 migrator.drop_database()
         except MigratorError as exc:
             raise SchemaMigrationError(str(exc)) from None
@@ -379,6 +422,9 @@ class SchemaMigrationsArgs:
     allow_drop: bool = False
     production: bool = False
     lock_wait_s: float = 300.0
+    app_databases: dict[str, str] | None = None
+    """OpenAlgo's five databases (variable -> name), provisioned after the schema; None: none."""
+    app_connection_limit: int = DEFAULT_CONNECTION_LIMIT
 
 
 def schema_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:
@@ -393,6 +439,8 @@ def schema_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[
         "allow_drop": args.allow_drop,
         "production": args.production,
         "lock_wait_s": args.lock_wait_s,
+        "app_databases": args.app_databases,
+        "app_connection_limit": args.app_connection_limit,
     }
 
 

@@ -10,6 +10,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from migrator.app_databases_cli import (
+    add_app_databases_command,
+    run_app_databases,
+)
 from migrator.discovery import load_migrations
 from migrator.engine import Migrator, Target
 from migrator.errors import (
@@ -92,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_app_databases_command(commands, common)
     for name, text in (
         ("plan", "show what apply would do (reads only)"),
         ("status", "show applied, pending and drifted migrations (reads only)"),
@@ -123,7 +128,12 @@ def _env(name: str, what: str) -> str:
 
 
 def _target(args: argparse.Namespace, dsn: str) -> Target:
-    password = _env(args.app_password_env, "--app-password-env") if args.app_password_env else None
+    variable = args.app_password_env or getattr(args, "default_password_env", None)
+    password = os.environ.get(variable) or None if variable else None
+    if args.app_password_env and password is None:
+        raise UsageError(
+            f"--app-password-env: environment variable {args.app_password_env} is not set or empty"
+        )
     try:
         return Target(
             admin_dsn=dsn,
@@ -232,6 +242,8 @@ def _run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         secrets = dsn_secrets(dsn)
         target = _target(args, dsn)
         secrets = target.secrets
+        if args.command == "app-databases":
+            return run_app_databases(args, target, out, _emit)
         lease = LeaseSettings(duration_s=args.lease, wait_s=args.lock_wait)
         migrator = Migrator(target, load_migrations(args.dir), lease=lease)
         if args.command == "apply":
