@@ -66,6 +66,9 @@ pulumi.export("kubernetesMode", config.kubernetes_mode)
 if database.schema is not None:
     pulumi.export("schemaMigrations", database.schema.applied_ids)
     pulumi.export("schemaMigrationsDeclared", database.schema.migration_ids)
+if database.openalgo is not None:
+    pulumi.export("openalgoNamespace", database.openalgo.namespace)
+    pulumi.export("openalgoDatabaseUrls", database.openalgo.urls)
 if database.monitoring.prometheus_rule_name is not None:
     pulumi.export("prometheusRule", database.monitoring.prometheus_rule_name)
 if database.monitoring.dashboard_name is not None:

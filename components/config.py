@@ -68,7 +68,9 @@ from components.config_rules import (
     read_text,
 )
 from components.cron import CronError, full_backup_period_days, schedule_refusal
+from components.names import DATABASE
 from components.quantities import QUANTITY_HELP, parse_quantity
+from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
@@ -412,6 +414,70 @@ class Backup(_Section):
         )
 
 
+def _database_name_refusal(value: str) -> str | None:
+    if IDENTIFIER.match(value):
+        return None
+    return f"a database name of {IDENTIFIER_RULE}, at most 63 characters"
+
+
+_DATABASE_NAME = Format(_database_name_refusal, "database name")
+
+
+class AppDatabaseNames(_Section):
+    """OpenAlgo's five SQLAlchemy databases, each named by the variable OpenAlgo reads."""
+
+    main: Annotated[str, _DATABASE_NAME, Field(description="`DATABASE_URL`")] = "openalgo_app"
+    logs: Annotated[str, _DATABASE_NAME, Field(description="`LOGS_DATABASE_URL`")] = "openalgo_logs"
+    latency: Annotated[str, _DATABASE_NAME, Field(description="`LATENCY_DATABASE_URL`")] = (
+        "openalgo_latency"
+    )
+    health: Annotated[str, _DATABASE_NAME, Field(description="`HEALTH_DATABASE_URL`")] = (
+        "openalgo_health"
+    )
+    sandbox: Annotated[str, _DATABASE_NAME, Field(description="`SANDBOX_DATABASE_URL`")] = (
+        "openalgo_sandbox"
+    )
+
+    def by_variable(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.main,
+            "LOGS_DATABASE_URL": self.logs,
+            "LATENCY_DATABASE_URL": self.latency,
+            "HEALTH_DATABASE_URL": self.health,
+            "SANDBOX_DATABASE_URL": self.sandbox,
+        }
+
+
+class App(_Section):
+    """OpenAlgo itself: its own databases, its role's connection limit, its credentials."""
+
+    enabled: Annotated[
+        bool, Field(description="provision OpenAlgo's databases and hand it their URLs")
+    ] = True
+    namespace: Annotated[
+        str,
+        Format(dns_label_refusal, "DNS-1123 label"),
+        Field(description="OpenAlgo's namespace, created for its Secrets; not `namespace`"),
+    ] = "openalgo"
+    databases: AppDatabaseNames = AppDatabaseNames()
+    connection_limit: Annotated[
+        int,
+        IntRange(10, 10000, "OpenAlgo's pools, bounded"),
+        Field(description="the app role's; PostgreSQL only (CockroachDB has no per-role limit)"),
+    ] = 200
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        names = list(self.databases.by_variable().values())
+        for key, name in zip(type(self.databases).model_fields, names, strict=True):
+            yield Check(
+                f"databases.{key}",
+                names.count(name) == 1 and name != DATABASE,
+                name,
+                f"a name of its own: each of OpenAlgo's five databases is separate, and "
+                f"{DATABASE!r} holds the trading schema (OpenAlgo's tables would collide)",
+            )
+
+
 class Upgrade(_Section):
     """``finalize: false`` keeps an upgrade reversible (cluster.preserve_downgrade_option)."""
 
@@ -527,6 +593,7 @@ class StackConfig(_Section):
     ] = None
     upgrade: Upgrade = Upgrade()
     scaling: Scaling = Scaling()
+    app: App = App()
 
     _facts: Facts = PrivateAttr()
 
@@ -606,6 +673,21 @@ class StackConfig(_Section):
             self.tls,
             "true, unless allowInsecure is true to accept an unauthenticated, unencrypted cluster",
             uses=("allowInsecure",),
+        )
+        yield Check(
+            "app.namespace",
+            self.app.namespace != self.namespace,
+            self.app.namespace,
+            f"a namespace other than namespace ({self.namespace}): OpenAlgo's Secrets and pods "
+            "stay out of the database's namespace and its network policy",
+            uses=("namespace",),
+        )
+        yield Check(
+            "app.namespace",
+            self.allow_system_namespace or not _is_system_namespace(self.app.namespace),
+            self.app.namespace,
+            "a namespace of your own: 'default' and kube-* belong to the cluster",
+            uses=("allowSystemNamespace",),
         )
         yield from self._production_checks(facts)
         if self.backup.enabled and not self.backup_destination:

@@ -31,7 +31,7 @@ CA_FILE = f"{OPENALGO_CA_MOUNT_DIR}/ca.crt"
 class OpenAlgoAccessArgs:
     """namespace: OpenAlgo's namespace. host/port: the public Service, as pods reach it.
     password: the application role's (None on an insecure cluster). ca_cert: the cluster CA
-    (None on an insecure cluster)."""
+    (None on an insecure cluster). protect: the namespace is protected (prod)."""
 
     namespace: str
     databases: AppDatabases
@@ -40,6 +40,7 @@ class OpenAlgoAccessArgs:
     port: int
     password: pulumi.Input[str] | None = None
     ca_cert: pulumi.Input[str] | None = None
+    protect: bool = False
 
 
 def database_urls(args: OpenAlgoAccessArgs, password: str | None) -> dict[str, str]:
@@ -70,7 +71,7 @@ class OpenAlgoAccess(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=True),
         )
         self.namespace = args.namespace
         self.urls = pulumi.Output.secret(

@@ -12,7 +12,7 @@ from components.client import SqlClient, SqlClientArgs
 from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.cluster_rollout import ClusterRollout, ClusterRolloutArgs
-from components.config import StackConfig
+from components.config import Peer, StackConfig
 from components.init_job import ClusterInit, ClusterInitArgs
 from components.kube_access import KubeAccess
 from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
@@ -30,8 +30,10 @@ from components.names import (
 )
 from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
+from components.openalgo_access import OpenAlgoAccess, OpenAlgoAccessArgs
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
 from components.topology import admin_dsn_in_cluster, connection_string, service_fqdn
+from migrator.app_databases import AppDatabases
 
 
 def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:
@@ -70,6 +72,18 @@ def sql_route(config: StackConfig) -> KubeAccess | None:
     return access
 
 
+def sql_clients(config: StackConfig) -> tuple[Peer, ...]:
+    """The configured SQL clients, plus every pod of OpenAlgo's namespace unless a configured
+    peer already names that namespace (then the narrower peer stands)."""
+    peers = config.network_policy.sql_clients
+    if not config.app.enabled:
+        return peers
+    key = "kubernetes.io/metadata.name"
+    if any(peer.namespace_labels.get(key) == config.app.namespace for peer in peers):
+        return peers
+    return (*peers, Peer(namespace_labels={key: config.app.namespace}))
+
+
 def admin_ui_command(namespace: str, tls: bool) -> str:
     scheme = "https" if tls else "http"
     return (
@@ -93,6 +107,7 @@ class TradingDatabase(pulumi.ComponentResource):
     rollout: ClusterRollout | None
     monitoring: ClusterMonitoring
     backups: BackupSchedule | None
+    openalgo: OpenAlgoAccess | None
 
     def __init__(
         self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
@@ -126,7 +141,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 "network-policy",
                 ClusterNetworkPolicyArgs(
                     namespace=namespace.name,
-                    sql_clients=config.network_policy.sql_clients,
+                    sql_clients=sql_clients(config),
                     metrics_clients=config.network_policy.metrics_clients,
                 ),
                 opts=child,
@@ -201,6 +216,7 @@ class TradingDatabase(pulumi.ComponentResource):
             ).result
         self.schema = self._schema(config)
         self.backups = self._backups(config)
+        self.openalgo = self._openalgo(config)
         self.app_connection_string = pulumi.Output.secret(
             pulumi.Output.from_input(self.app_password).apply(
                 lambda password: connection_string(
@@ -295,10 +311,33 @@ class TradingDatabase(pulumi.ComponentResource):
                 replication_factor=config.replication_factor,
                 allow_drop=config.schema_.allow_drop,
                 production=config.production,
+                app_databases=(config.app.databases.by_variable() if config.app.enabled else None),
+                app_connection_limit=config.app.connection_limit,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.init, *([self.rollout] if self.rollout else [])],
                 protect=config.protect,
+            ),
+        )
+
+    def _openalgo(self, config: StackConfig) -> OpenAlgoAccess | None:
+        """OpenAlgo's database URLs and the CA, in its namespace, once its databases exist."""
+        if not config.app.enabled:
+            return None
+        return OpenAlgoAccess(
+            "openalgo-app",
+            OpenAlgoAccessArgs(
+                namespace=config.app.namespace,
+                databases=AppDatabases(config.app.databases.by_variable()),
+                user=APP_USER,
+                host=self.public_host,
+                port=SQL_PORT,
+                password=self.app_password,
+                ca_cert=self.certificates.ca_cert_pem if self.certificates else None,
+                protect=config.protect,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.schema] if self.schema else []
             ),
         )

@@ -41,7 +41,12 @@ def test_names_match_the_original_deployment(prod: RenderedStack) -> None:
     assert statefulset(prod)["metadata"]["name"] == "cockroachdb"
     names = {service.manifest()["metadata"]["name"] for service in prod.of_type(SERVICE)}
     assert names == {"cockroachdb", "cockroachdb-public"}
-    assert all(m["metadata"].get("namespace") in (None, "trading") for m in prod.manifests())
+    database_side = [
+        m
+        for m in prod.manifests()
+        if m["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "openalgo-access"
+    ]
+    assert all(m["metadata"].get("namespace") in (None, "trading") for m in database_side)
 
 
 def test_pods_start_in_parallel_and_update_one_at_a_time(prod: RenderedStack) -> None:

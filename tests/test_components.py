@@ -22,8 +22,8 @@ def dev() -> RenderedStack:
     return run_stack_file("dev")
 
 
-def labels(stack: RenderedStack, typ: str) -> dict[str, str]:
-    result: dict[str, str] = stack.one(typ).manifest()["metadata"]["labels"]
+def labels(stack: RenderedStack, typ: str, name: str | None = None) -> dict[str, str]:
+    result: dict[str, str] = stack.one(typ, name).manifest()["metadata"]["labels"]
     return result
 
 
@@ -32,13 +32,14 @@ def labels(stack: RenderedStack, typ: str) -> dict[str, str]:
 
 def test_namespace_is_named_from_config() -> None:
     stack = run_stack_file("dev", namespace="trading-dev")
-    assert stack.one("kubernetes:core/v1:Namespace").manifest()["metadata"]["name"] == "trading-dev"
+    namespace = stack.one("kubernetes:core/v1:Namespace", "namespace").manifest()
+    assert namespace["metadata"]["name"] == "trading-dev"
     statefulset = stack.one("kubernetes:apps/v1:StatefulSet").manifest()
     assert statefulset["metadata"]["namespace"] == "trading-dev"
 
 
 def test_prod_namespace_enforces_the_restricted_pod_security_profile(prod: RenderedStack) -> None:
-    namespace = labels(prod, "kubernetes:core/v1:Namespace")
+    namespace = labels(prod, "kubernetes:core/v1:Namespace", "namespace")
     for mode in ("enforce", "audit", "warn"):
         assert namespace[f"pod-security.kubernetes.io/{mode}"] == "restricted"
 
@@ -46,13 +47,18 @@ def test_prod_namespace_enforces_the_restricted_pod_security_profile(prod: Rende
 def test_namespace_pod_security_level_comes_from_config() -> None:
     stack = run_stack_file("dev", podSecurity="baseline")
     assert (
-        labels(stack, "kubernetes:core/v1:Namespace")["pod-security.kubernetes.io/enforce"]
+        labels(stack, "kubernetes:core/v1:Namespace", "namespace")[
+            "pod-security.kubernetes.io/enforce"
+        ]
         == "baseline"
     )
 
 
 def test_namespace_carries_standard_labels(prod: RenderedStack) -> None:
-    assert labels(prod, "kubernetes:core/v1:Namespace")["app.kubernetes.io/part-of"] == "openalgo"
+    assert (
+        labels(prod, "kubernetes:core/v1:Namespace", "namespace")["app.kubernetes.io/part-of"]
+        == "openalgo"
+    )
 
 
 def test_namespace_is_protected_in_prod_only(prod: RenderedStack, dev: RenderedStack) -> None:
@@ -131,7 +137,8 @@ def test_validity_comes_from_config() -> None:
 
 def test_insecure_stack_issues_no_certificates(dev: RenderedStack) -> None:
     assert [r for r in dev.resources if r.typ.startswith("tls:")] == []
-    assert dev.of_type("kubernetes:core/v1:Secret") == []
+    secrets = [s.manifest()["metadata"]["name"] for s in dev.of_type("kubernetes:core/v1:Secret")]
+    assert secrets == ["openalgo-database"]
 
 
 # Init job

@@ -93,6 +93,13 @@ SAMPLES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "networkPolicy.sqlClients": st.lists(peer, max_size=2),
     "networkPolicy.metricsClients": st.lists(peer, max_size=2),
+    "app.namespace": st.sampled_from(["openalgo", "trading", "kube-public", "Open-Algo"]),
+    **{
+        f"app.databases.{name}": st.sampled_from(
+            [f"openalgo_{name}", "openalgo", "openalgo_app", "Bad-Name", "x" * 64]
+        )
+        for name in ("main", "logs", "latency", "health", "sandbox")
+    },
     "scaling.decommissioned": st.lists(
         st.integers(Scaling.ORDINALS.low, Scaling.ORDINALS.high + 20), max_size=2, unique=True
     ),

@@ -245,6 +245,25 @@ def test_schema_is_applied_through_the_port_forward(
     assert dev_first_up.outputs["schemaMigrations"] == declared
 
 
+def test_openalgo_gets_its_databases_and_its_urls_secret(
+    dev_first_up: Run, kube: KubeClient, sql_endpoint: SqlEndpoint
+) -> None:
+    secret = kube.get("/api/v1/namespaces/openalgo/secrets/openalgo-database")
+    assert sorted(secret["data"]) == sorted(dev_first_up.outputs["openalgoDatabaseUrls"])
+    with sql_endpoint.admin() as conn:
+        owners = dict(
+            conn.execute(
+                "SELECT d.datname, r.rolname FROM pg_database d "
+                "JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname LIKE 'openalgo_%'"
+            ).fetchall()
+        )
+    assert owners == {
+        name: "openalgo"
+        for name in ("openalgo_app", "openalgo_logs", "openalgo_latency", "openalgo_health",
+                     "openalgo_sandbox")
+    }  # fmt: skip
+
+
 def test_outputs_name_the_in_cluster_service(dev_first_up: Run) -> None:
     assert dev_first_up.outputs["publicHost"] == (
         f"cockroachdb-public.{DEV_NAMESPACE}.svc.cluster.local"
@@ -578,6 +597,7 @@ def tls_stack_ups(
     config.update(
         environment="staging",
         namespace=TLS_NAMESPACE,
+        app={"namespace": f"openalgo-{TLS_NAMESPACE}"},
         protect=False,
         monitoring={**config["monitoring"], "prometheusOperator": False},
     )
@@ -647,7 +667,9 @@ def stuck_up(
     assert control_plane.readiness is not None
     control_plane.readiness.never_ready.add(STUCK_NAMESPACE)
     config = committed_config("dev")
-    config.update(namespace=STUCK_NAMESPACE, replicas="3")
+    config.update(
+        namespace=STUCK_NAMESPACE, replicas="3", app={"namespace": f"openalgo-{STUCK_NAMESPACE}"}
+    )
     stack = cluster_stack(engine, cluster, tmp_path_factory.mktemp("stuck"), "stuck", config)
     stack.set_config(
         "openalgo:kubernetes.waitTimeoutSeconds", auto.ConfigValue(str(STUCK_TIMEOUT_S)), path=True

@@ -201,6 +201,8 @@ def test_an_unprotected_namespace_and_statefulset_are_refused(prod: list[StackRe
             "StatefulSet trading/cockroachdb is not protected: production keeps it out of reach "
             "of `pulumi destroy` and replacements (resource option protect; openalgo:protect "
             "true)",
+            "Namespace openalgo is not protected: production keeps it out of reach of "
+            "`pulumi destroy` and replacements (resource option protect; openalgo:protect true)",
         ]
     }
 

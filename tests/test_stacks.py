@@ -40,9 +40,11 @@ def kinds(stack: RenderedStack) -> Counter[str]:
 def test_dev_declares_the_original_objects_without_certificates_or_policy(
     dev: RenderedStack,
 ) -> None:
+    """Plus OpenAlgo's namespace and the Secret with its database URLs."""
     assert kinds(dev) == Counter(
         {
-            "Namespace": 1,
+            "Namespace": 2,
+            "Secret": 1,
             "ServiceAccount": 1,
             "Service": 2,
             "PodDisruptionBudget": 1,
@@ -55,16 +57,17 @@ def test_dev_declares_the_original_objects_without_certificates_or_policy(
 
 
 def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack) -> None:
+    """Secrets: node, root, app, CA; in OpenAlgo's namespace its URLs and the CA."""
     assert kinds(prod) == Counter(
         {
-            "Namespace": 1,
+            "Namespace": 2,
             "ServiceAccount": 1,
             "Service": 2,
             "PodDisruptionBudget": 1,
             "StatefulSet": 1,
             "Job": 1,
             "Pod": 1,
-            "Secret": 4,
+            "Secret": 6,
             "NetworkPolicy": 2,
             "ConfigMap": 1,
             "ServiceMonitor": 1,
@@ -101,6 +104,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:cockroachdb:SchemaMigrations",
         "openalgo:cockroachdb:ClusterGuard",
         "openalgo:cockroachdb:Rollout",
+        "openalgo:openalgo:DatabaseAccess",
         "openalgo:cockroachdb:BackupSchedule",
         "openalgo:cockroachdb:Monitoring",
     }
@@ -138,7 +142,7 @@ def test_application_connection_string_is_a_secret_output(stack: RenderedStack) 
 
 
 def test_no_other_output_is_secret(stack: RenderedStack) -> None:
-    assert stack.secret_outputs == {"appConnectionString"}
+    assert stack.secret_outputs == {"appConnectionString", "openalgoDatabaseUrls"}
 
 
 def test_prod_connection_string_carries_the_generated_password(prod: RenderedStack) -> None:
@@ -162,7 +166,7 @@ def test_private_keys_and_passwords_appear_only_inside_secrets(prod: RenderedSta
 
 def test_secret_contents_travel_as_pulumi_secrets(prod: RenderedStack) -> None:
     for secret in prod.of_type("kubernetes:core/v1:Secret"):
-        if secret.name == "cockroachdb-ca":
+        if secret.name in ("cockroachdb-ca", "openalgo-app-ca", "openalgo-app-urls"):
             continue
         keys = [v for v in secret.manifest()["stringData"].values() if "PRIVATE KEY" in v]
         assert keys, secret.name
@@ -192,3 +196,10 @@ def test_a_plaintext_backup_destination_in_prod_registers_no_resource() -> None:
     with pytest.raises(Exception, match=r"openalgo:backupDestination = \[secret\]: a secret"):
         run_program("prod", stack_file_config("prod"), mocks=mocks)
     assert mocks.resources == []
+
+
+def test_openalgo_urls_travel_as_a_pulumi_secret(prod: RenderedStack) -> None:
+    secret = prod.one("kubernetes:core/v1:Secret", "openalgo-app-urls")
+    urls = secret.manifest()["stringData"]
+    assert urls
+    assert set(urls.values()) <= set(secret.secret_values)
