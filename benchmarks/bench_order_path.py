@@ -135,8 +135,8 @@ def row(clients: int, workload: str, runs: Sequence[RunResult]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=20, help="duration of each run")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of alternated runs")
+    parser.add_argument("--seconds", type=int, default=12, help="duration of each run")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of alternated runs")
     parser.add_argument("--clients", type=parse_clients, default=[1, 4, 16])
     parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
     parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
