@@ -22,7 +22,13 @@ from pathlib import Path
 
 import psycopg
 from pgbench_runs import RunResult, median_result, run_pgbench
-from schema_server import APP_USER, SchemaServer, machine_note, schema_server
+from schema_server import (
+    APP_USER,
+    DEFAULT_SHARED_BUFFERS,
+    SchemaServer,
+    machine_note,
+    schema_server,
+)
 from seed_data import INSTRUMENT_ID_SQL as INSTRUMENT_ID
 from seed_data import seed_instruments
 
@@ -141,11 +147,15 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
     parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
     parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
+    parser.add_argument("--shared-buffers", default=DEFAULT_SHARED_BUFFERS, help="server setting")
     args = parser.parse_args()
 
     note = machine_note()
     results: dict[tuple[int, str], list[RunResult]] = {}
-    with schema_server() as server, tempfile.TemporaryDirectory() as work:
+    with (
+        schema_server(shared_buffers=args.shared_buffers) as server,
+        tempfile.TemporaryDirectory() as work,
+    ):
         pgbench = server.bindir / "pgbench"
         seed_instruments(server.app_conninfo(), args.instruments)
         init_tpcb(server, args.scale, pgbench)
@@ -162,7 +172,8 @@ def main() -> None:
 
     print(
         f"order path (seed's hot transaction as role {APP_USER}) vs pgbench TPC-B "
-        f"(scale {args.scale}) on PostgreSQL {version[0] if version else '?'} (fsync off)"
+        f"(scale {args.scale}) on PostgreSQL {version[0] if version else '?'} "
+        f"(fsync off, shared_buffers {args.shared_buffers})"
     )
     print(note)
     print(
