@@ -4,6 +4,7 @@ its per-transaction log (`-l`), so every workload is driven and timed by the sam
 from __future__ import annotations
 
 import math
+import os
 import re
 import statistics
 import subprocess
@@ -69,7 +70,7 @@ def run_pgbench(
 ) -> RunResult:
     """One timed run in prepared mode with `clients` connections; one pgbench thread per core
     at most (the same for every workload)."""
-    threads = max(1, min(clients, 2))
+    threads = max(1, min(clients, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="pgbench-log-") as log_dir:
         prefix = Path(log_dir) / "tx"
         argv = [
