@@ -1,0 +1,197 @@
+"""Benchmark of the schema's order path against pgbench TPC-B on a local PostgreSQL 15 (not a test).
+
+The order path is the hot transaction of the seed schema, run as the least-privileged `openalgo`
+role: the original deployment's place-order INSERT, the fill recorded in `trades`, the position
+upserted, an `audit_log` row appended, in one transaction. Both workloads are driven by pgbench
+(`-M prepared`, same clients, same server, same duration), so the client and protocol cost the
+same for both and the ratio is what the schema costs compared with TPC-B's five statements.
+Runs alternate (order path, then TPC-B, at each client count, for --repeats rounds); medians are
+printed with the ratio against the target (order path >= 0.5x TPC-B's tx/s).
+
+Run: .venv/bin/python benchmarks/bench_order_path.py [--seconds S] [--repeats N] [--clients 1,4,16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from pgbench_runs import RunResult, median_result, run_pgbench
+from schema_server import (
+    APP_USER,
+    DEFAULT_SHARED_BUFFERS,
+    SchemaServer,
+    machine_note,
+    schema_server,
+)
+from seed_data import INSTRUMENT_ID_SQL as INSTRUMENT_ID
+from seed_data import seed_instruments
+
+TARGET_RATIO = 0.5
+TPCB_DATABASE = "pgbench_tpcb"
+ORDER_TABLES = ("orders", "trades", "positions", "audit_log")
+
+
+def order_path_script(accounts: int, instruments: int) -> str:
+    """The hot transaction as a pgbench script. The first INSERT is the seed's place-order
+    statement; the order id it returns feeds the fill and the audit row."""
+    return f"""\
+\\set account random(1, {accounts})
+\\set instrument random(1, {instruments})
+\\set quantity random(1, 100)
+\\set price random(10000, 500000) / 100.0
+BEGIN;
+INSERT INTO orders (account_id, instrument_id, order_type,
+                    transaction_type, product_type, quantity, price)
+VALUES (:account, {INSTRUMENT_ID}, 'LIMIT', 'BUY', 'DELIVERY', :quantity, :price)
+RETURNING id AS order_id \\gset
+INSERT INTO trades (order_id, account_id, instrument_id, transaction_type, product_type,
+                    quantity, price)
+VALUES (:order_id, :account, {INSTRUMENT_ID}, 'BUY', 'DELIVERY', :quantity, :price);
+INSERT INTO positions (account_id, instrument_id, product_type, quantity, average_price)
+VALUES (:account, {INSTRUMENT_ID}, 'DELIVERY', :quantity, :price)
+ON CONFLICT (account_id, instrument_id, product_type) DO UPDATE SET
+    average_price = (positions.average_price * positions.quantity
+                     + EXCLUDED.average_price * EXCLUDED.quantity)
+                    / (positions.quantity + EXCLUDED.quantity),
+    quantity = positions.quantity + EXCLUDED.quantity,
+    updated_at = now();
+INSERT INTO audit_log (actor, account_id, action, entity_type, entity_id, new_values)
+VALUES ('order-router', :account, 'order.place', 'order', :order_id,
+        jsonb_build_object('quantity', :quantity::int8, 'price', :price::numeric));
+COMMIT;
+"""
+
+
+def ratio_verdict(ratio: float, target: float) -> str:
+    return f"{ratio:.2f} (target >= {target:.2f}: {'met' if ratio >= target else 'NOT met'})"
+
+
+def conninfo_args(server: SchemaServer, database: str, user: str) -> list[str]:
+    return [
+        f"--host={server.info.host}",
+        f"--port={server.info.port}",
+        f"--username={user}",
+        database,
+    ]
+
+
+def run_order_path(
+    server: SchemaServer, script: Path, clients: int, seconds: int, pgbench: Path
+) -> RunResult:
+    server.admin_execute("VACUUM ANALYZE " + ", ".join(ORDER_TABLES))
+    return run_pgbench(
+        pgbench,
+        conninfo_args=conninfo_args(server, server.database, APP_USER),
+        env=server.client_env(server.app_password),
+        clients=clients,
+        seconds=seconds,
+        workload_args=["--no-vacuum", f"--file={script}"],
+    )
+
+
+def run_tpcb(server: SchemaServer, clients: int, seconds: int, pgbench: Path) -> RunResult:
+    """pgbench's built-in TPC-B-like script; pgbench vacuums its own tables before the run."""
+    return run_pgbench(
+        pgbench,
+        conninfo_args=conninfo_args(server, TPCB_DATABASE, server.info.admin_user),
+        env=server.client_env(server.info.admin_password),
+        clients=clients,
+        seconds=seconds,
+        workload_args=["--builtin=tpcb-like"],
+    )
+
+
+def init_tpcb(server: SchemaServer, scale: int, pgbench: Path) -> None:
+    server.admin_execute(f"CREATE DATABASE {TPCB_DATABASE}", database="postgres")
+    subprocess.run(
+        [
+            str(pgbench),
+            *conninfo_args(server, TPCB_DATABASE, server.info.admin_user),
+            "--initialize",
+            "--quiet",
+            f"--scale={scale}",
+        ],
+        env=server.client_env(server.info.admin_password),
+        capture_output=True,
+        check=True,
+    )
+
+
+def parse_clients(text: str) -> list[int]:
+    clients = [int(part) for part in text.split(",") if part.strip()]
+    if not clients or min(clients) < 1:
+        raise argparse.ArgumentTypeError("clients: a comma-separated list of numbers >= 1")
+    return clients
+
+
+def row(clients: int, workload: str, runs: Sequence[RunResult]) -> str:
+    median = median_result(runs)
+    spread = f"[{min(r.tps for r in runs):.0f}..{max(r.tps for r in runs):.0f}]"
+    return (
+        f"{clients:>7}  {workload:<10}  {median.tps:>8.0f} {spread:<13}  "
+        f"{median.p50_ms:>6.2f}  {median.p99_ms:>6.2f}  {median.failed:>6}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=12, help="duration of each run")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of alternated runs")
+    parser.add_argument("--clients", type=parse_clients, default=[1, 4, 16])
+    parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
+    parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
+    parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
+    parser.add_argument("--shared-buffers", default=DEFAULT_SHARED_BUFFERS, help="server setting")
+    args = parser.parse_args()
+
+    note = machine_note()
+    results: dict[tuple[int, str], list[RunResult]] = {}
+    with (
+        schema_server(shared_buffers=args.shared_buffers) as server,
+        tempfile.TemporaryDirectory() as work,
+    ):
+        pgbench = server.bindir / "pgbench"
+        seed_instruments(server.app_conninfo(), args.instruments)
+        init_tpcb(server, args.scale, pgbench)
+        script = Path(work) / "order_path.sql"
+        script.write_text(order_path_script(args.accounts, args.instruments))
+        with psycopg.connect(server.admin_conninfo()) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        for _ in range(args.repeats):
+            for clients in args.clients:
+                order = run_order_path(server, script, clients, args.seconds, pgbench)
+                results.setdefault((clients, "order path"), []).append(order)
+                tpcb = run_tpcb(server, clients, args.seconds, pgbench)
+                results.setdefault((clients, "TPC-B"), []).append(tpcb)
+
+    print(
+        f"order path (seed's hot transaction as role {APP_USER}) vs pgbench TPC-B "
+        f"(scale {args.scale}) on PostgreSQL {version[0] if version else '?'} "
+        f"(fsync off, shared_buffers {args.shared_buffers})"
+    )
+    print(note)
+    print(
+        f"{args.repeats} round(s) of alternated {args.seconds} s runs, pgbench -M prepared "
+        f"for both; {args.accounts} accounts x {args.instruments} instruments; "
+        "medians, tx/s [min..max]"
+    )
+    print("clients  workload        tx/s [min..max]        p50 ms  p99 ms  failed")
+    for clients in args.clients:
+        order_runs = results[(clients, "order path")]
+        tpcb_runs = results[(clients, "TPC-B")]
+        print(row(clients, "order path", order_runs))
+        print(row(clients, "TPC-B", tpcb_runs))
+        ratio = statistics.median(r.tps for r in order_runs) / statistics.median(
+            r.tps for r in tpcb_runs
+        )
+        print(f"{clients:>7}  ratio order path / TPC-B tx/s: {ratio_verdict(ratio, TARGET_RATIO)}")
+
+
+if __name__ == "__main__":
+    main()

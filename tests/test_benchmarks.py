@@ -1,0 +1,71 @@
+"""The performance benchmarks still run: each one, with tiny settings, prints every figure it
+promises. Timings are never asserted, only the shape of the report."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import server_binaries
+
+pytestmark = pytest.mark.postgres
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+NUMBER = r"[0-9][0-9,.]*"
+
+
+def run_benchmark(name: str, *options: str) -> str:
+    server_binaries()
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *options],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_order_path_benchmark_reports_both_workloads_and_their_ratio_per_client_count() -> None:
+    report = run_benchmark(
+        "bench_order_path.py", "--seconds=1", "--repeats=1", "--clients=1,2", "--scale=1"
+    )
+    for clients in (1, 2):
+        for workload in ("order path", "TPC-B"):
+            row = (
+                rf"^\s+{clients}\s+{workload}\s+{NUMBER} \[{NUMBER}\.\.{NUMBER}\]"
+                rf"\s+{NUMBER}\s+{NUMBER}\s+0$"
+            )
+            assert re.search(row, report, re.M), f"no {workload} row for {clients}:\n{report}"
+        ratio = (
+            rf"^\s+{clients}\s+ratio order path / TPC-B tx/s: {NUMBER} "
+            r"\(target >= 0\.50: (met|NOT met)\)$"
+        )
+        assert re.search(ratio, report, re.M), report
+    assert "CPU(s), load average" in report
+
+
+def test_ingest_benchmark_reports_the_copy_ratio_and_a_plan_for_every_read() -> None:
+    report = run_benchmark("bench_ingest.py", "--rows=2000", "--repeats=1", "--query-runs=2")
+    assert re.search(
+        rf"^ratio schema / without secondary index: {NUMBER} \(target >= 0\.70: (met|NOT met)\)$",
+        report,
+        re.M,
+    ), report
+    reads = re.findall(
+        rf"^  (.+): {NUMBER} ms \[{NUMBER}\.\.{NUMBER}\] \((index used|NO index)\)$", report, re.M
+    )
+    assert [name for name, _ in reads] == [
+        "active positions, whole desk (runbook)",
+        "active positions of one account",
+        "latest 1m candle per symbol",
+        "latest 100 1m candles of one symbol",
+        "latest tick of one symbol",
+    ]
+    assert re.search(
+        r"^      (Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)", report, re.M
+    )
