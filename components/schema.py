@@ -424,7 +424,8 @@ class SchemaMigrationsArgs:
     lock_wait_s: float = 300.0
     app_databases: dict[str, str] | None = None
     """OpenAlgo's five databases (variable -> name), provisioned after the schema; None: none."""
-    app_connection_limit: int = DEFAULT_CONNECTION_LIMIT
+    app_connection_limit: int | None = None
+    """The app role's connection limit (PostgreSQL); None: the default, with app_databases."""
 
 
 def schema_inputs(args: SchemaMigrationsArgs, migrations: MigrationSet) -> dict[str, Any]:

@@ -312,7 +312,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 allow_drop=config.schema_.allow_drop,
                 production=config.production,
                 app_databases=(config.app.databases.by_variable() if config.app.enabled else None),
-                app_connection_limit=config.app.connection_limit,
+                app_connection_limit=config.app.connection_limit if config.app.enabled else None,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
