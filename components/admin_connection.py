@@ -2,7 +2,7 @@
 
 Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
 certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
-directory, and every error shows the DSN only through migrator.redaction.
+directory, and every error shows the DSN only through database.redaction.
 
 The route to the server (``admin_route``): a DSN the operator configured is used as it is.
 Otherwise the DSN names the public Service, which resolves inside the cluster only: in a pod it
@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
-from migrator.redaction import dsn_problem, redact_dsn, redact_message
-
-CONNECT_TIMEOUT_S = 10
+from database.connect import ConnectError, connect
+from database.redaction import dsn_problem, redact_dsn
 
 
 class AdminConnectionError(Exception):
@@ -125,18 +124,11 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
         ) as tls,
     ):
         try:
-            conninfo = make_conninfo(
-                dsn,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                **connect_options(dsn, tls),
-                **route.options,
+            connection = connect(
+                dsn, {**connect_options(dsn, tls), **route.options}, through=route.via
             )
-            connection = psycopg.connect(conninfo, autocommit=True)
-        except (psycopg.Error, ValueError) as error:
-            message = redact_message(str(error), dsn)
-            raise AdminConnectionError(
-                f"cannot connect to {redact_dsn(dsn)} through {route.via}: {message}"
-            ) from None
+        except ConnectError as error:
+            raise AdminConnectionError(str(error)) from None
         with connection:
             yield connection
 

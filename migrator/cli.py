@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from database.redaction import dsn_secrets, scrub
 from migrator.discovery import load_migrations
 from migrator.engine import Migrator, Target
 from migrator.errors import (
@@ -19,7 +20,6 @@ from migrator.errors import (
     MigratorError,
 )
 from migrator.lease import LeaseSettings
-from migrator.redaction import dsn_secrets, scrub
 from migrator.results import ApplyResult, Plan
 
 EXIT_OK = 0

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 
-from migrator.redaction import dsn_problem, redact_dsn, redact_message
+from database.connect import ConnectError
+from database.connect import connect as open_connection
+from database.redaction import dsn_problem, redact_dsn, redact_message
 from operations.certs import (
     DEFAULT_WARN_DAYS,
     CertificateSourceError,
@@ -42,7 +43,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DEGRADED = 3
 DEFAULT_DSN_ENV = "MIGRATOR_DSN"
-CONNECT_TIMEOUT_SECONDS = 10
 
 EPILOG = f"""\
 exit codes:
@@ -70,10 +70,7 @@ class UsageError(Exception):
 @contextmanager
 def connect(dsn: str) -> Iterator[Fetch]:
     """An autocommit connection to ``dsn``, as a function that runs one statement."""
-    conninfo = dsn
-    if "connect_timeout" not in dsn:
-        conninfo = make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with open_connection(dsn) as conn:
 
         def fetch(query: Query, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
             return conn.execute(query, params).fetchall()
@@ -180,6 +177,8 @@ def run_status(args: argparse.Namespace, out: TextIO, err: TextIO, connector: Co
             status = collect(fetch, args.database)
     except NotCockroachError as exc:
         return _error(out, err, args.json, "not-cockroachdb", str(exc), EXIT_FAILED)
+    except ConnectError as exc:
+        return _error(out, err, args.json, "failed", str(exc), EXIT_FAILED)
     except psycopg.OperationalError as exc:
         message = f"cannot connect to {redact_dsn(dsn)} or lost the connection: {exc}"
         return _error(out, err, args.json, "failed", redact_message(message, dsn), EXIT_FAILED)
