@@ -119,9 +119,10 @@ def test_at_least_one_ordinal_is_required(kubectl: Path) -> None:
     assert decommission(kubectl).returncode == EXIT_USAGE
 
 
-def test_a_refused_ordinal_runs_nothing(kubectl: Path) -> None:
-    decommission(kubectl, "3", "-1")
-    assert not kubectl.exists()
+def test_one_refused_ordinal_refuses_them_all_before_anything_runs(kubectl: Path) -> None:
+    result = decommission(kubectl, "3", "-1")
+    assert (result.returncode, kubectl.exists()) == (EXIT_USAGE, False)
+    assert "'-1' is not a pod ordinal" in result.stderr
 
 
 def test_a_failing_kubectl_exits_1_naming_the_command(failing_kubectl: Path) -> None:
