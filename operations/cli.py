@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="print a JSON document on stdout")
     parser = argparse.ArgumentParser(
         prog="python -m operations",
-        description="Day-2 checks of the CockroachDB cluster for OpenAlgo.",
+        description="Day-2 checks and operations of the CockroachDB cluster for OpenAlgo.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

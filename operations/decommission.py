@@ -15,7 +15,7 @@ import csv
 import io
 import shlex
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -113,7 +113,7 @@ def decommission(
     """Decommission the nodes of the pods at ``ordinals`` and wait until they hold nothing."""
     wanted = list(dict.fromkeys(ordinals))
     status = execute(pod.command("node", "status", "--format=csv"), True)
-    node_ids: Mapping[int, int | None] = node_ids_of_pods(status, wanted)
+    node_ids = node_ids_of_pods(status, wanted)
     to_decommission: list[int] = []
     for ordinal, node_id in node_ids.items():
         if node_id is None:
