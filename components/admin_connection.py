@@ -2,7 +2,7 @@
 
 Credentials arrive as (secret) provider inputs: a DSN and, under TLS, the CA and root's client
 certificate and key. The PEMs exist on disk only while the method runs, 0600 in a private
-directory, and every error shows the DSN only through migrator.redaction.
+directory, and every error shows the DSN only through database.redaction.
 
 The route to the server (``admin_route``): a DSN the operator configured is used as it is.
 Otherwise the DSN names the public Service, which resolves inside the cluster only: in a pod it
@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
-from migrator.redaction import dsn_problem, redact_dsn, redact_message
+from database.connect import ConnectError, connect
+from database.redaction import dsn_problem, redact_dsn
 
 if TYPE_CHECKING:
     import pulumi
 
-CONNECT_TIMEOUT_S = 10
 ADMIN_SECRET_KEYS = ("admin_dsn", "ca_cert", "client_cert", "client_key")
 ADMIN_KEYS = (*ADMIN_SECRET_KEYS, "kube_access")
 """The provider inputs of the admin access; their names are those existing state holds."""
@@ -173,15 +173,9 @@ def admin_connection(props: Mapping[str, Any]) -> Iterator[psycopg.Connection[An
         raise AdminConnectionError(f"admin_dsn {redact_dsn(dsn)} is not valid: {problem}")
     with admin_endpoint(props) as endpoint:
         try:
-            conninfo = make_conninfo(
-                endpoint.dsn, connect_timeout=CONNECT_TIMEOUT_S, **endpoint.options
-            )
-            connection = psycopg.connect(conninfo, autocommit=True)
-        except (psycopg.Error, ValueError) as error:
-            message = redact_message(str(error), endpoint.dsn)
-            raise AdminConnectionError(
-                f"cannot connect to {redact_dsn(endpoint.dsn)} through {endpoint.via}: {message}"
-            ) from None
+            connection = connect(endpoint.dsn, endpoint.options, through=endpoint.via)
+        except ConnectError as error:
+            raise AdminConnectionError(str(error)) from None
         with connection:
             yield connection
 

@@ -21,17 +21,10 @@ from components.dynamic_provider import DeclaredProvider
 from components.names import STATEFULSET
 from components.scaling import removed_ordinals, scaling_refusals
 from components.upgrades import parse_version, upgrade_refusals
+from database.queries import NODE_STATUS_SQL, node_status_from_row
 
 POLL_SECONDS = 10.0
 
-NODES_SQL = (
-    "SELECT l.node_id, s.address, l.membership, "
-    "(SELECT count(*) FROM crdb_internal.ranges_no_leases AS r "
-    "WHERE l.node_id = ANY (r.replicas)) AS replicas "
-    "FROM crdb_internal.gossip_liveness AS l "
-    "LEFT JOIN crdb_internal.kv_node_status AS s ON s.node_id = l.node_id "
-    "ORDER BY l.node_id"
-)
 PRESERVE_SETTING = "cluster.preserve_downgrade_option"
 
 
@@ -157,7 +150,8 @@ class ClusterGuardProvider(DeclaredProvider):
             return []
         deadline = time.monotonic() + float(news.get("decommission_timeout_s") or 1800)
         while True:
-            rows = [NodeRow(*row) for row in connection.execute(NODES_SQL).fetchall()]
+            statuses = map(node_status_from_row, connection.execute(NODE_STATUS_SQL).fetchall())
+            rows = [NodeRow(s.node_id, s.address, s.membership, s.replicas) for s in statuses]
             pending = decommission_pending(rows, ordinals)
             if not pending:
                 return [f"verified decommissioned: {', '.join(map(str, ordinals))}"]

@@ -47,7 +47,7 @@ from components.admin_connection import (
     admin_connection,
     optional_str,
 )
-from migrator.redaction import redact_message
+from database.redaction import redact_message
 
 R = TypeVar("R", bound=dynamic.Resource)
 

@@ -38,7 +38,7 @@ def scaling_refusals(
         pods = ", ".join(f"{STATEFULSET}-{ordinal}" for ordinal in pending)
         refusals.append(
             f"replicas: {current} -> {target} removes {pods}, which are not decommissioned. "
-            f"Run `scripts/decommission {' '.join(map(str, pending))}` and wait for it to "
-            f"finish, then add {sorted(pending)} to openalgo:scaling.decommissioned"
+            f"Run `python -m operations decommission {' '.join(map(str, pending))}` and wait for "
+            f"it to finish, then add {sorted(pending)} to openalgo:scaling.decommissioned"
         )
     return refusals

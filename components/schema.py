@@ -42,6 +42,7 @@ from components.admin_connection import (
     optional_str,
 )
 from components.dynamic_provider import DeclaredProvider
+from database.redaction import dsn_problem, redact_dsn
 from migrator import (
     InvalidMigrationsError,
     LeaseSettings,
@@ -63,7 +64,6 @@ from migrator.app_databases import (
 from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE, role_name_problem
 from migrator.discovery import MIGRATION_ID, manifest_digest
 from migrator.placeholders import DEFAULT_APP_USER
-from migrator.redaction import dsn_problem, redact_dsn
 from migrator.results import ApplyResult, CompanionStatus
 
 COMPONENT_TYPE = "openalgo:cockroachdb:SchemaMigrations"

@@ -6,6 +6,7 @@ Typical use::
     result = Migrator(Target(admin_dsn=dsn, app_password=pw), migrations).apply()
 """
 
+from database.redaction import redact_dsn
 from migrator.dialect import Dialect, detect_dialect
 from migrator.discovery import (
     Migration,
@@ -27,7 +28,6 @@ from migrator.errors import (
     ServerError,
 )
 from migrator.lease import LeaseSettings
-from migrator.redaction import redact_dsn
 from migrator.results import (
     AppliedMigration,
     ApplyResult,

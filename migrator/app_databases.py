@@ -34,11 +34,11 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg import errors, sql
 
+from database.redaction import redact_message
 from migrator.bootstrap import check_identifier, plan_bootstrap, read_facts, run_bootstrap
 from migrator.dialect import Dialect, detect_dialect
 from migrator.engine import Target
 from migrator.errors import BootstrapError, ServerError
-from migrator.redaction import redact_message
 from migrator.session import Counters, Session, connect
 
 ENVIRONMENT_VARIABLES = (

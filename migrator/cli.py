@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from database.redaction import dsn_secrets, scrub
 from migrator.app_databases_cli import (
     add_app_databases_command,
     run_app_databases,
@@ -23,7 +24,6 @@ from migrator.errors import (
     MigratorError,
 )
 from migrator.lease import LeaseSettings
-from migrator.redaction import dsn_secrets, scrub
 from migrator.results import ApplyResult, Plan
 
 EXIT_OK = 0

@@ -23,6 +23,7 @@ from typing import LiteralString
 import psycopg
 from psycopg import sql
 
+from database.redaction import dsn_problem, dsn_secrets, redact_dsn, scrub
 from migrator.bootstrap import (
     BootstrapPlan,
     ServerFacts,
@@ -53,7 +54,6 @@ from migrator.history import (
 from migrator.lease import Lease, LeaseSettings
 from migrator.placeholders import DEFAULT_APP_USER
 from migrator.planning import make_plan, skipped_entry
-from migrator.redaction import dsn_problem, dsn_secrets, redact_dsn, scrub
 from migrator.results import (
     AppliedMigration,
     ApplyResult,

@@ -9,10 +9,10 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
+from database.connect import ConnectError
+from database.connect import connect as open_connection
 from migrator.errors import ConnectionFailedError
-from migrator.redaction import dsn_problem, redact_dsn, redact_message
 from migrator.statements import is_ddl
 
 Query = LiteralString | sql.Composed | sql.SQL
@@ -84,21 +84,12 @@ def connect(
     secrets: Sequence[str] = (),
 ) -> Session:
     """Open an autocommit session; failures become ConnectionFailedError without any password."""
-    overrides: dict[str, Any] = dict(options or {})
-    overrides["application_name"] = application_name
+    overrides = {**(options or {}), "application_name": application_name}
     if dbname is not None:
         overrides["dbname"] = dbname
-    where = redact_dsn(dsn) + (f" (database {dbname})" if dbname else "")
-    problem = dsn_problem(dsn)
-    if problem is not None:
-        raise ConnectionFailedError(f"invalid DSN {redact_dsn(dsn)}: {problem}")
-    conninfo = make_conninfo(dsn, **overrides)
-    if "connect_timeout" not in conninfo:
-        conninfo = make_conninfo(conninfo, connect_timeout=10)
     try:
-        conn = psycopg.connect(conninfo, autocommit=True)
-    except psycopg.Error as exc:
-        reason = redact_message(str(exc), dsn, secrets).strip()
-        raise ConnectionFailedError(f"cannot connect to {where}: {reason}") from None
+        conn = open_connection(dsn, overrides, secrets=secrets)
+    except ConnectError as exc:
+        raise ConnectionFailedError(str(exc)) from None
     counters.connections += 1
     return Session(conn, counters)

@@ -1,4 +1,4 @@
-"""`python -m operations`: cluster status and certificate expiry for operators."""
+"""`python -m operations`: cluster status, certificate expiry and decommissioning for operators."""
 
 from operations.cli import main
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m operations status|certs`; see EPILOG for the exit codes."""
+"""Command line: `python -m operations status|certs|decommission`; see EPILOG for the exit codes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 
-from migrator.redaction import dsn_problem, redact_dsn, redact_message
+from components.names import CLIENT_POD, STATEFULSET
+from database.connect import ConnectError
+from database.connect import connect as open_connection
+from database.redaction import dsn_problem, redact_dsn, redact_message
 from operations.certs import (
     DEFAULT_WARN_DAYS,
     CertificateSourceError,
@@ -26,6 +28,16 @@ from operations.certs import (
     certificates_in_secret_file,
     needs_attention,
     render_expiries,
+)
+from operations.decommission import (
+    DEFAULT_NAMESPACE,
+    ClientPod,
+    CommandFailedError,
+    Execute,
+    NodeStatusFormatError,
+    decommission,
+    parse_ordinal,
+    run_command,
 )
 from operations.status import (
     Fetch,
@@ -42,14 +54,13 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_DEGRADED = 3
 DEFAULT_DSN_ENV = "MIGRATOR_DSN"
-CONNECT_TIMEOUT_SECONDS = 10
 
 EPILOG = f"""\
 exit codes:
   {EXIT_OK}  healthy: every node live, no under-replicated or unavailable range, no disk over
-     80%; or every certificate valid beyond the warning window
+     80%; or every certificate valid beyond the warning window; or the nodes are decommissioned
   {EXIT_FAILED}  error: cannot connect, a query failed, the server is not CockroachDB, a
-     certificate file cannot be read
+     certificate file cannot be read, a kubectl or cockroach command failed
   {EXIT_USAGE}  usage: bad arguments, DSN environment variable not set
   {EXIT_DEGRADED}  degraded: status found a problem, or a certificate expires within the warning
      window (or already has)
@@ -58,6 +69,21 @@ The admin DSN comes from --dsn or, to keep it out of shell history, from the env
 variable named by --dsn-env (default {DEFAULT_DSN_ENV}, the one `python -m migrator` reads).
 The crdb_internal tables status reads need an admin user such as root. Passwords are never
 printed.
+"""
+
+DECOMMISSION_DESCRIPTION = f"""\
+Find the node id of each pod {STATEFULSET}-ORDINAL (`cockroach node status` in the {CLIENT_POD}
+pod) and run `cockroach node decommission --wait=all`, which returns once those nodes hold no
+replicas. Then list the ordinals in openalgo:scaling.decommissioned and lower openalgo:replicas;
+`pulumi up` checks again that they hold nothing before the pods go. A pod that never joined is
+reported and skipped.
+"""
+
+DECOMMISSION_EPILOG = f"""\
+exit codes:
+  {EXIT_OK}  the nodes are decommissioned and hold no replicas (or their pods never joined)
+  {EXIT_FAILED}  error: kubectl or cockroach failed, or node status could not be read
+  {EXIT_USAGE}  usage: bad arguments, no ordinal
 """
 
 Connector = Callable[[str], AbstractContextManager[Fetch]]
@@ -70,10 +96,7 @@ class UsageError(Exception):
 @contextmanager
 def connect(dsn: str) -> Iterator[Fetch]:
     """An autocommit connection to ``dsn``, as a function that runs one statement."""
-    conninfo = dsn
-    if "connect_timeout" not in dsn:
-        conninfo = make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with open_connection(dsn) as conn:
 
         def fetch(query: Query, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
             return conn.execute(query, params).fetchall()
@@ -86,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="print a JSON document on stdout")
     parser = argparse.ArgumentParser(
         prog="python -m operations",
-        description="Day-2 checks of the CockroachDB cluster for OpenAlgo.",
+        description="Day-2 checks and operations of the CockroachDB cluster for OpenAlgo.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -147,6 +170,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DAYS",
         help=f"warn about certificates expiring within DAYS (default {DEFAULT_WARN_DAYS})",
     )
+    decommission = commands.add_parser(
+        "decommission",
+        help="move the replicas off the nodes of pods about to be removed, and wait",
+        description=DECOMMISSION_DESCRIPTION,
+        epilog=DECOMMISSION_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    decommission.add_argument(
+        "ordinals",
+        nargs="*",
+        metavar="ORDINAL",
+        help=f"N of a pod {STATEFULSET}-N that is about to be removed",
+    )
+    decommission.add_argument(
+        "--namespace",
+        "-n",
+        default=DEFAULT_NAMESPACE,
+        help=f"namespace of the stack (default {DEFAULT_NAMESPACE})",
+    )
+    decommission.add_argument(
+        "--insecure", action="store_true", help="the stack runs CockroachDB without TLS"
+    )
     return parser
 
 
@@ -180,6 +225,8 @@ def run_status(args: argparse.Namespace, out: TextIO, err: TextIO, connector: Co
             status = collect(fetch, args.database)
     except NotCockroachError as exc:
         return _error(out, err, args.json, "not-cockroachdb", str(exc), EXIT_FAILED)
+    except ConnectError as exc:
+        return _error(out, err, args.json, "failed", str(exc), EXIT_FAILED)
     except psycopg.OperationalError as exc:
         message = f"cannot connect to {redact_dsn(dsn)} or lost the connection: {exc}"
         return _error(out, err, args.json, "failed", redact_message(message, dsn), EXIT_FAILED)
@@ -241,6 +288,21 @@ def run_certs(
     return EXIT_DEGRADED if attention else EXIT_OK
 
 
+def run_decommission(args: argparse.Namespace, out: TextIO, err: TextIO, execute: Execute) -> int:
+    try:
+        ordinals = [parse_ordinal(text) for text in args.ordinals]
+    except ValueError as exc:
+        return _error(out, err, False, "usage", str(exc), EXIT_USAGE)
+    if not ordinals:
+        message = "name at least one ordinal, e.g. 'python -m operations decommission 4 5'"
+        return _error(out, err, False, "usage", message, EXIT_USAGE)
+    try:
+        decommission(ordinals, ClientPod(args.namespace, args.insecure), execute, out, err)
+    except (CommandFailedError, NodeStatusFormatError) as exc:
+        return _error(out, err, False, "failed", str(exc), EXIT_FAILED)
+    return EXIT_OK
+
+
 def run(
     argv: Sequence[str],
     out: TextIO,
@@ -248,6 +310,7 @@ def run(
     *,
     stdin: TextIO | None = None,
     connector: Connector = connect,
+    execute: Execute = run_command,
     now: datetime | None = None,
 ) -> int:
     try:
@@ -256,6 +319,8 @@ def run(
         return int(exc.code or 0)
     if args.command == "status":
         return run_status(args, out, err, connector)
+    if args.command == "decommission":
+        return run_decommission(args, out, err, execute)
     return run_certs(args, out, err, stdin or sys.stdin, now or datetime.now(UTC))
 
 

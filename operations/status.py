@@ -13,6 +13,7 @@ from typing import Any, LiteralString
 
 from psycopg import sql
 
+from database.queries import NODE_STATUS_SQL, node_status_from_row
 from migrator.bootstrap import parse_num_replicas, zone_query
 from operations.tables import format_bytes, render_table
 
@@ -21,11 +22,6 @@ DISK_USED_LIMIT = 0.80
 DECOMMISSIONED = "decommissioned"
 
 VERSION_SQL: LiteralString = "SELECT version()"
-NODES_SQL: LiteralString = """SELECT l.node_id, COALESCE(n.address, ''), COALESCE(n.is_live, false),
-    l.draining, l.membership
-FROM crdb_internal.gossip_liveness AS l
-LEFT JOIN crdb_internal.gossip_nodes AS n ON n.node_id = l.node_id
-ORDER BY l.node_id"""
 STORES_SQL: LiteralString = """SELECT node_id, store_id, capacity, available, used, range_count,
     COALESCE((metrics->>'ranges.underreplicated')::DECIMAL, 0)::INT8,
     COALESCE((metrics->>'ranges.unavailable')::DECIMAL, 0)::INT8
@@ -102,8 +98,9 @@ def is_cockroachdb(version_text: str) -> bool:
 
 
 def node_from_row(row: Sequence[Any]) -> NodeState:
-    node_id, address, is_live, draining, membership = row
-    return NodeState(int(node_id), str(address), bool(is_live), bool(draining), str(membership))
+    """A row of the shared node-status query, as much of it as the verdict reads."""
+    node = node_status_from_row(row)
+    return NodeState(node.node_id, node.address, node.is_live, node.draining, node.membership)
 
 
 def store_from_row(row: Sequence[Any]) -> StoreState:
@@ -128,7 +125,7 @@ def collect(fetch: Fetch, database: str) -> ClusterStatus:
             f"not a CockroachDB server (it reports {version.split(' on ')[0]!r}): "
             "status reads crdb_internal tables that only CockroachDB has"
         )
-    nodes = tuple(node_from_row(row) for row in fetch(NODES_SQL, None))
+    nodes = tuple(node_from_row(row) for row in fetch(NODE_STATUS_SQL, None))
     stores = tuple(store_from_row(row) for row in fetch(STORES_SQL, None))
     exists = bool(fetch(DATABASE_EXISTS_SQL, (database,))[0][0])
     num_replicas = None

@@ -485,8 +485,9 @@ def test_scale_down_without_decommissioning_fails_the_preview(
 
 @pytest.fixture(scope="module")
 def dev_scaled_down(dev_scaled_up: Run, dev_stack: auto.Stack, kube: KubeClient) -> Run:
-    """The README's scale-down with step 1 (`scripts/decommission`, which needs CockroachDB)
-    left out: the config names the decommissioned ordinal, then `up` shrinks the StatefulSet."""
+    """The README's scale-down with step 1 (`python -m operations decommission`, which needs
+    CockroachDB) left out: the config names the decommissioned ordinal, then `up` shrinks the
+    StatefulSet."""
     dev_stack.set_config("openalgo:scaling.decommissioned[0]", auto.ConfigValue("4"), path=True)
     set_config(dev_stack, {"replicas": "4"})
     run = timed_up(dev_stack, "up of dev scaling 5 -> 4")

@@ -16,7 +16,8 @@ from components.backups import (
     restore_sql,
     show_backups_sql,
 )
-from components.cluster_guard import FINALIZE_SQL, NODES_SQL, preserve_downgrade_sql
+from components.cluster_guard import FINALIZE_SQL, preserve_downgrade_sql
+from database.queries import NODE_STATUS_SQL
 
 pytestmark = pytest.mark.parser
 
@@ -27,7 +28,7 @@ STATEMENTS = {
     "restore drill": restore_sql("openalgo", BUCKET, into="openalgo_restore_check"),
     "restore": restore_sql("openalgo", BUCKET),
     "show backups": show_backups_sql(BUCKET),
-    "node states": NODES_SQL,
+    "node status": NODE_STATUS_SQL,
     "preserve downgrade": preserve_downgrade_sql("25.2"),
     "finalize upgrade": FINALIZE_SQL,
 }

@@ -16,14 +16,15 @@ from test_sql_parses import (
     run_parser,
 )
 
+from database.queries import NODE_STATUS_SQL
 from migrator.bootstrap import zone_query
-from operations.status import DATABASE_EXISTS_SQL, NODES_SQL, STORES_SQL, VERSION_SQL
+from operations.status import DATABASE_EXISTS_SQL, STORES_SQL, VERSION_SQL
 
 pytestmark = pytest.mark.parser
 
 STATUS_STATEMENTS: dict[str, str | sql.Composable] = {
     "version": VERSION_SQL,
-    "nodes": NODES_SQL,
+    "nodes": NODE_STATUS_SQL,
     "stores": STORES_SQL,
     "database exists": DATABASE_EXISTS_SQL,
     "zone of the database": zone_query("openalgo"),
@@ -44,6 +45,6 @@ def test_status_statement_parses_as_cockroachdb_sql(
 
 def test_a_misspelled_crdb_internal_query_is_caught(crdb_parser: Path, tmp_path: Path) -> None:
     path = tmp_path / "statement.sql"
-    path.write_text(NODES_SQL.replace("LEFT JOIN", "LEFT JION") + ";\n")
+    path.write_text(NODE_STATUS_SQL.replace("LEFT JOIN", "LEFT JION") + ";\n")
     report = read_reports(run_parser(crdb_parser, [path]).stdout)[str(path)]
     assert report.errors != []

@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from database.queries import NODE_STATUS_SQL
 from migrator.bootstrap import zone_query
 from operations.cli import EXIT_DEGRADED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, run
 from operations.status import (
     DATABASE_EXISTS_SQL,
-    NODES_SQL,
     STORES_SQL,
     VERSION_SQL,
     ClusterStatus,
@@ -175,7 +175,7 @@ def test_a_missing_database_is_noted_but_healthy() -> None:
 
 
 def test_node_rows_become_node_states() -> None:
-    assert node_from_row((1, "h:26257", True, False, "active")) == NodeState(
+    assert node_from_row((1, "h:26257", True, False, "active", 40)) == NodeState(
         1, "h:26257", True, False, "active"
     )
 
@@ -201,9 +201,9 @@ def server(
     """A fetch function answering the status statements, and the statements it received."""
     answers: dict[str, list[tuple[Any, ...]]] = {
         VERSION_SQL: [(version,)],
-        NODES_SQL: nodes
+        NODE_STATUS_SQL: nodes
         if nodes is not None
-        else [(i, f"cockroachdb-{i - 1}:26257", True, False, "active") for i in (1, 2, 3)],
+        else [(i, f"cockroachdb-{i - 1}:26257", True, False, "active", 40) for i in (1, 2, 3)],
         STORES_SQL: stores
         if stores is not None
         else [(i, i, 100 * GIB, 70 * GIB, 20 * GIB, 120, 0, 0) for i in (1, 2, 3)],
@@ -272,7 +272,7 @@ def test_healthy_cluster_exits_0_with_a_table_of_nodes_and_stores() -> None:
 
 
 def test_degraded_cluster_exits_3_and_names_the_problem() -> None:
-    nodes = [(1, "a:26257", True, False, "active"), (2, "b:26257", False, False, "active")]
+    nodes = [(1, "a:26257", True, False, "active", 40), (2, "b:26257", False, False, "active", 40)]
     fetch, _ = server(nodes=nodes)
     code, out, _ = status_command(["--dsn", "postgresql://root@h:26257"], connector_for(fetch))
     assert code == EXIT_DEGRADED

@@ -554,7 +554,7 @@ def test_preview_of_a_scale_down_before_decommissioning_fails_naming_the_pod(
     scale_change: ScaleChange,
 ) -> None:
     assert "removes cockroachdb-3, which are not decommissioned" in scale_change.scale_down_error
-    assert "scripts/decommission 3" in scale_change.scale_down_error
+    assert "python -m operations decommission 3" in scale_change.scale_down_error
 
 
 def test_refresh_finds_no_drift(refreshed: Refresh) -> None:

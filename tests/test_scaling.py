@@ -44,7 +44,7 @@ def test_scaling_down_before_decommissioning_is_refused_naming_the_pods() -> Non
     assert refusal.startswith(
         "replicas: 6 -> 4 removes cockroachdb-4, cockroachdb-5, which are not decommissioned"
     )
-    assert "scripts/decommission 4 5" in refusal
+    assert "python -m operations decommission 4 5" in refusal
     assert "openalgo:scaling.decommissioned" in refusal
 
 

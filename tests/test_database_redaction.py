@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
 
+from database.redaction import dsn_problem, dsn_secrets, redact_dsn, redact_message, scrub
 from migrator import ConnectionFailedError, Target
-from migrator.redaction import dsn_problem, dsn_secrets, redact_dsn, redact_message, scrub
 from migrator.session import Counters, connect
 
 
