@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from components.quantities import QUANTITY_HELP, parse_quantity
 from components.upgrades import RELEASES, parse_version
+from database.redaction import dsn_problem
 
 MINIMUM_VERSION = "v25.2.0"
 """The oldest CockroachDB release the program's flags and SQL are written and checked for
@@ -219,9 +220,10 @@ def admin_dsn_refusal(value: str) -> str | None:
         scheme = urlsplit(value).scheme
     except ValueError:  # e.g. an unclosed [IPv6] host
         scheme = ""
-    if scheme in ("postgres", "postgresql") and value.strip() == value:
-        return None
-    return "a postgresql:// connection URI"
+    if scheme not in ("postgres", "postgresql") or value.strip() != value:
+        return "a postgresql:// connection URI"
+    problem = dsn_problem(value)
+    return None if problem is None else f"a postgresql:// connection URI libpq can read ({problem})"
 
 
 def backup_destination_refusal(value: str) -> str | None:

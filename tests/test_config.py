@@ -723,6 +723,14 @@ def test_an_admin_dsn_that_is_no_url_at_all_is_refused_without_a_traceback() -> 
     )
 
 
+def test_an_admin_dsn_libpq_cannot_read_is_refused_by_key_without_its_password() -> None:
+    message = only(adminDsn="postgresql://admin:SEKRETpw%zz@db:26257/defaultdb")
+    assert message.startswith(
+        "openalgo:adminDsn = [secret]: a postgresql:// connection URI libpq can read ("
+    )
+    assert "SEKRET" not in message
+
+
 def test_a_value_marked_secret_on_an_ordinary_key_is_never_shown() -> None:
     values = stack_file_config("dev") | {"openalgo:namespace": "Hunter2"}
     with pytest.raises(ConfigError) as caught:

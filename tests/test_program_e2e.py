@@ -601,3 +601,35 @@ def test_destroy_removes_every_resource_but_keeps_the_database_rows(
     assert set(destroyed.summary) == {"delete"}
     assert destroyed.database_exists
     assert destroyed.rows_after == destroyed.rows_before == [(1, "kept across destroy")]
+
+
+# --- a malformed admin DSN through the engine ----------------------------------------------------
+
+LEAKY_DSNS = (
+    "postgresql://admin:SEKRETpw%zz@db.example:26257/defaultdb",
+    "postgresql://admin:SEKRET@pw@db.example:26257/defaultdb",
+    "host=db.example password=SEKRETpw user=admin port=notaport",
+)
+
+
+@pytest.mark.parametrize("dsn", LEAKY_DSNS)
+def test_a_malformed_admin_dsn_fails_the_preview_without_printing_its_password(
+    workspace: Workspace, dsn: str
+) -> None:
+    stack = workspace.create_stack(f"leak-{LEAKY_DSNS.index(dsn)}")
+    stack.set_all_config(
+        {
+            "openalgo:environment": auto.ConfigValue("dev"),
+            "openalgo:allowInsecure": auto.ConfigValue("true"),
+            "openalgo:tls": auto.ConfigValue("false"),
+            "openalgo:kubernetes.mode": auto.ConfigValue("render"),
+            "openalgo:adminDsn": auto.ConfigValue(dsn, secret=True),
+        },
+        path=True,
+    )
+    printed: list[str] = []
+    with pytest.raises(auto.CommandError) as failed:
+        stack.preview(color="never", on_output=printed.append)
+    everything = "\n".join(printed) + str(failed.value)
+    assert "openalgo:adminDsn" in everything
+    assert "SEKRET" not in everything
