@@ -6,6 +6,7 @@ reason, except under CI (CI=true), where a missing server is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from control_plane import (
     SqlEndpoint,
     find_binaries,
 )
+from engine_env import Engine, EngineUnavailableError, prepare_engine
 from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
 from psycopg import sql
 from test_sql_parses import build_parser, parser_cache_dir, parser_sources_digest
@@ -44,6 +46,21 @@ def unavailable(reason: str) -> None:
     if running_in_ci():
         pytest.fail(f"{reason} (CI=true: a missing prerequisite is a failure, not a skip)")
     pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def private_engine(home: Path) -> Iterator[Engine]:
+    """The Pulumi engine with its providers in ``home`` (removed afterwards); skipped (failed
+    under CI) when it cannot be had here."""
+    try:
+        try:
+            engine = prepare_engine(home)
+        except EngineUnavailableError as exc:
+            unavailable(str(exc))
+            raise
+        yield engine
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def server_binaries() -> Path:

@@ -19,7 +19,6 @@ whose pods never become ready.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import unavailable
+from conftest import private_engine
 from control_plane import (
     NODES,
     WALL_TIMES,
@@ -42,10 +41,8 @@ from control_plane import (
 from engine_env import (
     BACKUP_DESTINATION,
     Engine,
-    EngineUnavailableError,
     Workspace,
     committed_config,
-    prepare_engine,
 )
 from pulumi import automation as auto
 
@@ -74,18 +71,10 @@ def kube(control_plane: ControlPlane) -> KubeClient:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, cluster: ClusterInfo) -> Iterator[Engine]:
-    home = tmp_path_factory.mktemp("pulumi-home")
-    try:
-        try:
-            prepared = prepare_engine(home)
-        except EngineUnavailableError as exc:
-            unavailable(str(exc))
-            raise
+    with private_engine(tmp_path_factory.mktemp("pulumi-home")) as prepared:
         yield dataclasses.replace(
             prepared, extra_env={**prepared.extra_env, "KUBECONFIG": str(cluster.kubeconfig)}
         )
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def cluster_stack(

@@ -37,19 +37,17 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import yaml
-from conftest import server_binaries, unavailable
+from conftest import private_engine, server_binaries, unavailable
 from engine_env import (
     BACKUP_DESTINATION,
     LOCAL_STACK,
     Engine,
-    EngineUnavailableError,
     LocalStack,
     Workspace,
     backup_needs_destination,
     committed_config,
     create_local_stack,
     plain_export,
-    prepare_engine,
     rendered_target,
 )
 from pg_queries import database_exists, fetch, history_ids, table_exists
@@ -169,17 +167,9 @@ def announce(request: pytest.FixtureRequest, line: str) -> None:
 def engine(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Engine]:
-    home = tmp_path_factory.mktemp("pulumi-home")
-    try:
-        try:
-            prepared = prepare_engine(home)
-        except EngineUnavailableError as exc:
-            unavailable(str(exc))
-            raise
+    with private_engine(tmp_path_factory.mktemp("pulumi-home")) as prepared:
         announce(request, f"{__name__}: engine {prepared.bin_dir}; {prepared.providers}")
         yield prepared
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
