@@ -14,9 +14,9 @@ from pulumi.runtime.config import (
     is_config_secret,
 )
 
-from components.config import ConfigError, StackConfig, load_stack_config
-from components.names import SQL_PORT
 from components.trading_database import TradingDatabase
+from rules.config import ConfigError, StackConfig, load_stack_config
+from rules.names import SQL_PORT
 
 
 def kubeconfig_present() -> bool:

@@ -5,7 +5,7 @@ Prints:
     wall time. A step reported "built in ..." was built by this run (a cold cache); "up to date"
     means the cache was warm and only checked. A cold engine build is not forced here: it takes
     many minutes, and the figure shown is only ever the one this run measured.
-  * The random/tls test stand-ins (tests/e2e_providers): their build time when this run built
+  * The random/tls test stand-ins (dev/e2e_providers): their build time when this run built
     them, else the time to find them in the cache. --cold-stand-ins builds them from scratch
     first: an empty cache and an empty Go build cache (modules already downloaded are reused).
   * On a copy of the project, the local TLS stack of tests/test_program_e2e.py (prod's config as
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
 
 from engine_env import (  # noqa: E402
     INSTALL_SCRIPT,

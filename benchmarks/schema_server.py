@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL 15 server with the project's schema applied, for the benchmarks.
 
-The server is tests/postgres_server.py's (fsync and full_page_writes off, commits still written
-to the WAL) with statement logging off: the test server logs every data-changing statement, which
-would turn a write benchmark into a benchmark of the log file.
+The server is tests/support/postgres_server.py's (fsync and full_page_writes off, commits
+still written to the WAL) with statement logging off: the test server logs every data-changing
+statement, which would turn a write benchmark into a benchmark of the log file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
 
 from postgres_server import PostgresServer, ServerInfo, find_bindir  # noqa: E402
 

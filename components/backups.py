@@ -19,8 +19,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
 from components.dynamic_provider import DeclaredProvider, changed_keys
+from database.admin import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
 
 SCHEDULE_LABEL = "openalgo_backup"
 SCHEDULE_KEYS = ("destination", "database", "full_schedule", "incremental_schedule")

@@ -13,8 +13,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.config import Certificates as CertificatePolicy
-from components.names import (
+from rules.config import Certificates as CertificatePolicy
+from rules.names import (
     APP_CLIENT_CERTS_SECRET,
     APP_USER,
     CA_SECRET,
@@ -25,7 +25,7 @@ from components.names import (
     ROOT_USER,
     standard_labels,
 )
-from components.topology import node_certificate_sans
+from rules.topology import node_certificate_sans
 
 HOURS_PER_DAY = 24
 NODE_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"]

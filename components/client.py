@@ -12,7 +12,7 @@ from components.cluster import (
     restricted_pod_security,
     root_client_volumes,
 )
-from components.names import (
+from rules.names import (
     CERTS_DIR,
     CLIENT_POD,
     CLIENT_ROLE_LABEL,

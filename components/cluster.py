@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import StackConfig
-from components.names import (
+from rules.config import StackConfig
+from rules.names import (
     CERTS_DIR,
     COCKROACH_BINARY,
     DATA_DIR,
@@ -31,7 +31,7 @@ from components.names import (
     selector_labels,
     standard_labels,
 )
-from components.topology import gomaxprocs, join_addresses, memory_split, service_fqdn
+from rules.topology import gomaxprocs, join_addresses, memory_split, service_fqdn
 
 CERTS_VOLUME = "certs"
 TMP_VOLUME = "tmp"

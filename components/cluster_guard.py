@@ -16,12 +16,12 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
 from components.dynamic_provider import DeclaredProvider
-from components.names import STATEFULSET
-from components.scaling import removed_ordinals, scaling_refusals
-from components.upgrades import parse_version, upgrade_refusals
+from database.admin import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
 from database.queries import NODE_STATUS_SQL, node_status_from_row
+from rules.names import STATEFULSET
+from rules.scaling import removed_ordinals, scaling_refusals
+from rules.upgrades import parse_version, upgrade_refusals
 
 POLL_SECONDS = 10.0
 

@@ -24,7 +24,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from components.dynamic_provider import DeclaredProvider
-from components.kube_access import (
+from kube.access import (
     ClusterNotReadyError,
     ClusterReader,
     KubeAccess,

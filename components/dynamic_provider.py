@@ -19,7 +19,7 @@ names, modules and instance attributes stay as they are; declarations are class 
 which are not pickled.
 
 Production rules (``allow_drop`` and the replication factor) have one home: the stack config
-(``components.config``). It refuses a prod stack with ``schema.allowDrop`` true or a replication
+(``rules.config``). It refuses a prod stack with ``schema.allowDrop`` true or a replication
 factor under 3, and any stack whose replication factor exceeds its node count, so such a stack
 declares no resource. The policy pack (``policy/``) re-checks the declared resources for programs
 that bypass the config. Providers re-check only what reaches them another way, from state: a
@@ -41,7 +41,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime import rpc
 
-from components.admin_connection import (
+from database.admin import (
     AdminAccess,
     AdminConnectionError,
     admin_connection,

@@ -17,7 +17,7 @@ from components.cluster import (
     restricted_pod_security,
     root_client_volumes,
 )
-from components.names import (
+from rules.names import (
     CERTS_DIR,
     CLIENT_ROLE_LABEL,
     COCKROACH_BINARY,
@@ -27,7 +27,7 @@ from components.names import (
     STATEFULSET,
     standard_labels,
 )
-from components.topology import pod_fqdn
+from rules.topology import pod_fqdn
 
 ATTEMPTS = 60
 RETRY_SECONDS = 5

@@ -18,14 +18,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.names import (
+from rules.names import (
     CA_SECRET,
     HEADLESS_SERVICE,
     PUBLIC_SERVICE,
     selector_labels,
     standard_labels,
 )
-from components.topology import service_fqdn
+from rules.topology import service_fqdn
 
 COMPONENT_TYPE = "openalgo:cockroachdb:Monitoring"
 PROMETHEUS_API_VERSION = "monitoring.coreos.com/v1"

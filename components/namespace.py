@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.names import standard_labels
+from rules.names import standard_labels
 
 
 def pod_security_labels(level: str) -> dict[str, str]:

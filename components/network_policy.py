@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import Peer
-from components.names import (
+from rules.config import Peer
+from rules.names import (
     CLIENT_ROLE_LABEL,
     HTTP_PORT,
     SQL_PORT,

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.names import (
+from migrator.app_databases import URL_SCHEME, AppDatabases, app_database_urls, tls_query
+from rules.names import (
     CA_SECRET,
     OPENALGO_CA_MOUNT_DIR,
     OPENALGO_URLS_SECRET,
     standard_labels,
 )
-from migrator.app_databases import URL_SCHEME, AppDatabases, app_database_urls, tls_query
 
 CA_FILE = f"{OPENALGO_CA_MOUNT_DIR}/ca.crt"
 

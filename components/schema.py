@@ -33,7 +33,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.admin_connection import (
+from components.dynamic_provider import DeclaredProvider
+from database.admin import (
     ADMIN_KEYS,
     ADMIN_SECRET_KEYS,
     AdminAccess,
@@ -41,7 +42,6 @@ from components.admin_connection import (
     admin_endpoint,
     optional_str,
 )
-from components.dynamic_provider import DeclaredProvider
 from database.redaction import dsn_problem, redact_dsn
 from migrator import (
     InvalidMigrationsError,

@@ -5,18 +5,23 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from components.admin_connection import AdminAccess
 from components.backups import BackupSchedule, BackupScheduleArgs
 from components.certificates import ClusterCertificates, ClusterCertificatesArgs
 from components.client import SqlClient, SqlClientArgs
 from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.cluster_rollout import ClusterRollout, ClusterRolloutArgs
-from components.config import Peer, StackConfig
 from components.init_job import ClusterInit, ClusterInitArgs
-from components.kube_access import KubeAccess
 from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
-from components.names import (
+from components.namespace import TradingNamespace, TradingNamespaceArgs
+from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
+from components.openalgo_access import OpenAlgoAccess, OpenAlgoAccessArgs
+from components.schema import SchemaMigrations, SchemaMigrationsArgs
+from database.admin import AdminAccess
+from kube.access import KubeAccess
+from migrator.app_databases import AppDatabases
+from rules.config import Peer, StackConfig
+from rules.names import (
     APP_USER,
     CERTS_DIR,
     CLIENT_POD,
@@ -28,12 +33,7 @@ from components.names import (
     STATEFULSET,
     selector_labels,
 )
-from components.namespace import TradingNamespace, TradingNamespaceArgs
-from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
-from components.openalgo_access import OpenAlgoAccess, OpenAlgoAccessArgs
-from components.schema import SchemaMigrations, SchemaMigrationsArgs
-from components.topology import admin_dsn_in_cluster, connection_string, service_fqdn
-from migrator.app_databases import AppDatabases
+from rules.topology import admin_dsn_in_cluster, connection_string, service_fqdn
 
 
 def sql_shell_command(namespace: str, tls: bool, client_pod: bool) -> str:

@@ -7,7 +7,7 @@ directory, and every error shows the DSN only through database.redaction.
 The route to the server (``admin_route``): a DSN the operator configured is used as it is.
 Otherwise the DSN names the public Service, which resolves inside the cluster only: in a pod it
 is used as it is, anywhere else the connection goes through a port-forward to a ready pod
-(``components.kube_tunnel``). libpq then dials the tunnel (``hostaddr``) but still checks the
+(``kube.tunnel``). libpq then dials the tunnel (``hostaddr``) but still checks the
 server certificate against the Service's name (``host``), so TLS verification is unchanged and
 the node certificate needs no extra name.
 
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from components.kube_access import ClusterNotReadyError, KubeAccess, inside_cluster
 from database.connect import ConnectError, connect
 from database.redaction import dsn_problem, redact_dsn
+from kube.access import ClusterNotReadyError, KubeAccess, inside_cluster
 
 if TYPE_CHECKING:
     import pulumi
@@ -129,7 +129,7 @@ def admin_route(props: Mapping[str, Any]) -> Iterator[Route]:
     if inside_cluster():
         yield Route({}, "the Service's DNS name (inside the cluster)")
         return
-    from components.kube_tunnel import port_forward
+    from kube.tunnel import port_forward
 
     try:
         with port_forward(access) as tunnel:

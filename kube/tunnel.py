@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.kube_access import ClusterReader, KubeAccess, wait_for_ready_pod
+from kube.access import ClusterReader, KubeAccess, wait_for_ready_pod
 
 LOOPBACK = "127.0.0.1"
 CHUNK = 64 * 1024

@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 import psycopg
 
-from components.names import CLIENT_POD, STATEFULSET
 from database.connect import ConnectError
 from database.connect import connect as open_connection
 from database.redaction import dsn_problem, redact_dsn, redact_message
@@ -48,6 +47,7 @@ from operations.status import (
     render_status,
     status_document,
 )
+from rules.names import CLIENT_POD, STATEFULSET
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from components.names import CLIENT_POD, PUBLIC_SERVICE, SQL_PORT, STATEFULSET
+from rules.names import CLIENT_POD, PUBLIC_SERVICE, SQL_PORT, STATEFULSET
 
 DEFAULT_NAMESPACE = "trading"
 """The stack's default openalgo:namespace."""

@@ -9,9 +9,9 @@ key that is wrong:
 
 1. shape: pydantic reads each key as plain text, an integer of ASCII digits, ``true``/``false``,
    a quantity, a YAML list or map (a key that fails here is left out of the later layers);
-2. bounds and formats: the ``FieldRule`` beside each field (``components/config_rules.py``:
-   ``IntRange``, ``QuantityRange``, ``Format``), which ``scripts/config-table`` prints in the
-   README;
+2. bounds and formats: the ``FieldRule`` beside each field (``rules/config_rules.py``:
+   ``IntRange``, ``QuantityRange``, ``Format``), which ``scripts/config-table`` prints in
+   docs/configuration.md;
 3. rules across keys: each section's ``checks``, next to its fields; a rule is skipped while a
    key it uses is already wrong.
 """
@@ -40,7 +40,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.config_rules import (
+from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
+from rules.config_rules import (
     MAX_CLUSTER_DOMAIN,
     MINIMUM_VERSION,
     OFF_CLUSTER_SCHEMES,
@@ -67,10 +68,9 @@ from components.config_rules import (
     read_quantity,
     read_text,
 )
-from components.cron import CronError, full_backup_period_days, schedule_refusal
-from components.names import DATABASE
-from components.quantities import QUANTITY_HELP, parse_quantity
-from migrator.bootstrap import IDENTIFIER, IDENTIFIER_RULE
+from rules.cron import CronError, full_backup_period_days, schedule_refusal
+from rules.names import DATABASE
+from rules.quantities import QUANTITY_HELP, parse_quantity
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
@@ -546,7 +546,7 @@ class StackConfig(_Section):
         Format(
             image_refusal,
             f"image pinned to a `vX.Y.Z` tag (optionally `@sha256:`), {MINIMUM_VERSION} or "
-            "later, in a major release `components/upgrades.py` lists",
+            "later, in a major release `rules/upgrades.py` lists",
         ),
     ] = DEFAULT_IMAGE
     replicas: Annotated[

@@ -1,8 +1,9 @@
 """Checks of one config value on its own: bounds, Kubernetes names and labels, images, URIs.
 
 Each field of the config model carries a ``FieldRule`` (``IntRange``, ``QuantityRange``,
-``Format``); the same objects give the error message, the README's wording and the property
-test's ranges. The ``read_*`` functions read a raw scalar strictly, before any bound applies.
+``Format``); the same objects give the error message, the configuration table's wording and
+the property test's ranges. The ``read_*`` functions read a raw scalar strictly, before any
+bound applies.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from components.quantities import QUANTITY_HELP, parse_quantity
-from components.upgrades import RELEASES, parse_version
 from database.redaction import dsn_problem
+from rules.quantities import QUANTITY_HELP, parse_quantity
+from rules.upgrades import RELEASES, parse_version
 
 MINIMUM_VERSION = "v25.2.0"
 """The oldest CockroachDB release the program's flags and SQL are written and checked for
@@ -51,11 +52,11 @@ BACKUP_SCHEMES = (*OFF_CLUSTER_SCHEMES, *ON_CLUSTER_SCHEMES, "http", "https", "e
 RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 
 
-# --- Field rules: bounds and formats attached to fields, read by layer 2 and the README table.
+# --- Field rules: bounds and formats attached to fields, read by layer 2 and the config table.
 
 
 class FieldRule:
-    """A check of one field's value on its own; ``describe`` is the README's wording."""
+    """A check of one field's value on its own; ``describe`` is the config table's wording."""
 
     def refusal(self, value: Any) -> str | None:
         raise NotImplementedError
@@ -198,7 +199,7 @@ def image_refusal(value: str) -> str | None:
     if parse_version(version).major not in SUPPORTED_MAJORS:
         return (
             f"a CockroachDB release in {', '.join(SUPPORTED_MAJORS)}: the upgrade rules in "
-            "components/upgrades.py know no later one"
+            "rules/upgrades.py know no later one"
         )
     return None
 

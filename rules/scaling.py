@@ -7,7 +7,7 @@ removed with replicas on them can take a range's quorum with them.
 
 from __future__ import annotations
 
-from components.names import STATEFULSET
+from rules.names import STATEFULSET
 
 
 def removed_ordinals(current: int, target: int) -> list[int]:

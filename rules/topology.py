@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from components.quantities import mebibytes, parse_quantity
+from rules.quantities import mebibytes, parse_quantity
 
 JOIN_PEERS = 3
 """CockroachDB's guidance: list three to five nodes in --join; the first three ordinals suffice."""

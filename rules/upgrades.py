@@ -87,7 +87,7 @@ def upgrade_refusals(current: str | None, target: str | None) -> list[str]:
         if version.major not in known:
             return [
                 f"image: {version} is in major release {version.major}, which the release table "
-                f"in components/upgrades.py does not list (known: {', '.join(known)})"
+                f"in rules/upgrades.py does not list (known: {', '.join(known)})"
             ]
     allowed = allowed_next_majors(old.major)
     if new.major not in allowed:

@@ -1,9 +1,10 @@
-"""The README's configuration table, printed from the config model and the committed stacks.
+"""The configuration table of docs/configuration.md, printed from the config model and the
+committed stacks.
 
 Each row comes from one field of ``StackConfig``: its type, its bounds and their reason (the
 field's rules), the cross-key notes in its ``description``, its default, and the value the
 committed ``Pulumi.dev.yaml`` and ``Pulumi.prod.yaml`` give it. ``--check`` fails when the
-README's table differs; ``--write`` puts the table in the README.
+document's table differs; ``--write`` puts the table in it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 import types
 from collections.abc import Iterator, Mapping
@@ -21,15 +23,16 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from components.config import NAMESPACE, StackConfig, config_key, leaf_fields
-from components.config_rules import Format, IntRange, QuantityRange
+from rules.config import NAMESPACE, StackConfig, config_key, leaf_fields
+from rules.config_rules import Format, IntRange, QuantityRange
 
 ROOT = Path(__file__).resolve().parent.parent
 
 STACKS = ("dev", "prod")
 HEADER = "| Key | Type and bounds | Default | dev | prod |\n|---|---|---|---|---|"
 ABSENT = "—"
-SECTION = "## Configuration"
+DOCUMENT = "docs/configuration.md"
+SECTION = "# Configuration"
 
 
 def _code(value: Any) -> str:
@@ -134,10 +137,13 @@ def render_table(root: Path = ROOT) -> str:
     return "\n".join([HEADER, *rows]) + "\n"
 
 
-def _table_span(readme: str) -> tuple[int, int]:
-    """Start and end offsets of the first table in the README's configuration section."""
-    start = readme.index(f"\n{SECTION}\n")
-    lines = readme[start:].splitlines(keepends=True)
+def _table_span(document: str) -> tuple[int, int]:
+    """Start and end offsets of the first table in the document's configuration section."""
+    heading = re.search(rf"^{re.escape(SECTION)}$", document, re.MULTILINE)
+    if heading is None:
+        raise ValueError(f"no {SECTION!r} heading in {DOCUMENT}")
+    start = heading.start()
+    lines = document[start:].splitlines(keepends=True)
     offset = start
     table_start = None
     for line in lines:
@@ -147,27 +153,27 @@ def _table_span(readme: str) -> tuple[int, int]:
             return table_start, offset
         offset += len(line)
     if table_start is None:
-        raise ValueError(f"no table under {SECTION!r} in the README")
+        raise ValueError(f"no table under {SECTION!r} in {DOCUMENT}")
     return table_start, offset
 
 
-def readme_table(readme: str) -> str:
-    start, end = _table_span(readme)
-    return readme[start:end]
+def document_table(document: str) -> str:
+    start, end = _table_span(document)
+    return document[start:end]
 
 
-def with_table(readme: str, table: str) -> str:
-    start, end = _table_span(readme)
-    return readme[:start] + table + readme[end:]
+def with_table(document: str, table: str) -> str:
+    start, end = _table_span(document)
+    return document[:start] + table + document[end:]
 
 
-def table_diff(readme: str, table: str) -> list[str]:
-    """The README's table against the generated one, as a unified diff (empty when equal)."""
+def table_diff(document: str, table: str) -> list[str]:
+    """The document's table against the generated one, as a unified diff (empty when equal)."""
     return list(
         difflib.unified_diff(
-            readme_table(readme).splitlines(keepends=True),
+            document_table(document).splitlines(keepends=True),
             table.splitlines(keepends=True),
-            "README.md (configuration table)",
+            f"{DOCUMENT} (configuration table)",
             "scripts/config-table",
         )
     )
@@ -176,22 +182,24 @@ def table_diff(readme: str, table: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="fail if the README's table differs")
-    mode.add_argument("--write", action="store_true", help="replace the README's table")
+    mode.add_argument(
+        "--check", action="store_true", help=f"fail if the table in {DOCUMENT} differs"
+    )
+    mode.add_argument("--write", action="store_true", help=f"replace the table in {DOCUMENT}")
     args = parser.parse_args(argv)
     table = render_table()
-    readme_path = ROOT / "README.md"
+    document_path = ROOT / DOCUMENT
     if args.check:
-        diff = table_diff(readme_path.read_text(), table)
+        diff = table_diff(document_path.read_text(), table)
         sys.stdout.writelines(diff)
         if diff:
             print(
-                "the README's configuration table is stale: run scripts/config-table --write",
+                f"the configuration table in {DOCUMENT} is stale: run scripts/config-table --write",
                 file=sys.stderr,
             )
         return 1 if diff else 0
     if args.write:
-        readme_path.write_text(with_table(readme_path.read_text(), table))
+        document_path.write_text(with_table(document_path.read_text(), table))
         return 0
     sys.stdout.write(table)
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cockroach_parser import build_parser, parser_cache_dir, parser_sources_digest
 from control_plane import (
     WALL_TIMES,
     ControlPlane,
@@ -28,13 +29,12 @@ from control_plane import (
 from engine_env import Engine, EngineUnavailableError, prepare_engine
 from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
 from psycopg import sql
-from test_sql_parses import build_parser, parser_cache_dir, parser_sources_digest
+from repo import MIGRATIONS_DIR, REPO_ROOT
 
 from migrator import MigrationSet, Migrator, Target, load_migrations
 from migrator.lease import LeaseSettings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REAL_MIGRATIONS = REPO_ROOT / "sql" / "migrations"
+REAL_MIGRATIONS = MIGRATIONS_DIR
 FAST_LEASE = LeaseSettings(duration_s=10.0, wait_s=30.0, poll_s=0.05)
 
 
@@ -225,7 +225,7 @@ def sql_endpoint() -> Iterator[SqlEndpoint]:
 
 @pytest.fixture(scope="session")
 def control_plane(sql_endpoint: SqlEndpoint) -> Iterator[ControlPlane]:
-    """etcd, the Kubernetes control plane and kwok's nodes (tests/control_plane.py)."""
+    """etcd, the Kubernetes control plane and kwok's nodes (tests/support/control_plane.py)."""
     try:
         binaries = find_binaries()
     except ControlPlaneUnavailableError as exc:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import server_binaries
+from repo import REPO_ROOT
 
 pytestmark = pytest.mark.postgres
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = REPO_ROOT / "benchmarks"
 NUMBER = r"[0-9][0-9,.]*"
 
 

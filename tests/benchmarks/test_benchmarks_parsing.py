@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
+from repo import REPO_ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 from pgbench_runs import latencies_ms, parse_failed, parse_tps, percentile
 from query_plans import table_accesses, uses_index

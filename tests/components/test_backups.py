@@ -19,7 +19,7 @@ from components.backups import (
     restore_sql,
     show_backups_sql,
 )
-from components.config import ConfigError, load_stack_config
+from rules.config import ConfigError, load_stack_config
 
 
 def outs(result: Any) -> dict[str, Any]:

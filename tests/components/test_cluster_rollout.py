@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from stack_harness import RenderedStack, run_stack_file
 
-from components.admin_connection import ADMIN_KEYS, ADMIN_SECRET_KEYS
-from components.kube_access import KubeAccess
+from database.admin import ADMIN_KEYS, ADMIN_SECRET_KEYS
+from kube.access import KubeAccess
 
 ROLLOUT = "pulumi-python:dynamic/openalgo:ClusterRollout"
 SQL_SPEAKERS = (

@@ -8,8 +8,8 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.admin_connection import ADMIN_KEYS, AdminAccess
 from components.dynamic_provider import DeclaredProvider
+from database.admin import ADMIN_KEYS, AdminAccess
 
 
 class Sample(DeclaredProvider):

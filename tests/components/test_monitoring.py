@@ -24,8 +24,8 @@ from components.monitoring import (
     load_dashboard,
     metric_selector,
 )
-from components.names import selector_labels, standard_labels
-from components.topology import node_certificate_sans
+from rules.names import selector_labels, standard_labels
+from rules.topology import node_certificate_sans
 
 KUBERNETES_VERSIONS = ("1.30", "1.33")
 SELECTOR = '{job="cockroachdb",namespace="trading"}'

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
 
-from components.admin_connection import AdminConnectionError, admin_connection
 from components.backups import BackupScheduleError, BackupScheduleProvider
 from components.cluster_guard import ClusterGuardError, ClusterGuardProvider
 from components.schema import (
@@ -23,6 +22,7 @@ from components.schema import (
     migration_manifest,
     sql_bundle,
 )
+from database.admin import AdminConnectionError, admin_connection
 from migrator import migrations_from_texts
 
 DSNS = pytest.mark.parametrize("dsn", MALFORMED_DSNS.values(), ids=MALFORMED_DSNS.keys())

@@ -11,7 +11,6 @@ import pulumi
 import pytest
 from conftest import MigrationWriter
 
-from components.admin_connection import AdminAccess
 from components.schema import (
     COMPONENT_TYPE,
     SECRET_KEYS,
@@ -19,6 +18,7 @@ from components.schema import (
     SchemaMigrationsArgs,
     migration_manifest,
 )
+from database.admin import AdminAccess
 from migrator import InvalidMigrationsError, load_migrations
 
 DYNAMIC_TYPE = "pulumi-python:dynamic/openalgo:SchemaMigrations"

@@ -14,7 +14,6 @@ from postgres_server import ServerInfo
 from pulumi.dynamic import DiffResult
 from pulumi.runtime import rpc
 
-from components.admin_connection import tls_files
 from components.schema import (
     SECRET_KEYS,
     SchemaMigrationError,
@@ -23,6 +22,7 @@ from components.schema import (
     migration_manifest,
     sql_bundle,
 )
+from database.admin import tls_files
 from migrator import MigrationSet, load_migrations
 
 ORDERS = "CREATE TABLE orders (id INT);"

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import REPO_ROOT, MigrationWriter, Names
+from conftest import MigrationWriter, Names
 from dynamic_host import (
     DynamicHost,
     from_struct,
@@ -21,6 +21,7 @@ from pg_queries import history_ids
 from postgres_server import ServerInfo
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from repo import REPO_ROOT
 
 from components.schema import (
     SchemaMigrationsProvider,

@@ -6,8 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from repo import SCRIPTS
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "install-pulumi"
+SCRIPT = SCRIPTS / "install-pulumi"
 
 
 def fake_pulumi(directory: Path, version: str) -> Path:

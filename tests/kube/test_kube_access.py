@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from components import admin_connection
-from components.admin_connection import admin_route
-from components.kube_access import (
+from database import admin as admin_connection
+from database.admin import admin_route
+from kube.access import (
     ClusterNotReadyError,
     KubeAccess,
     inside_cluster,
@@ -218,7 +218,7 @@ def test_route_outside_the_cluster_dials_the_tunnel_and_keeps_the_host_for_tls(
 ) -> None:
     import contextlib
 
-    from components import kube_tunnel
+    from kube import tunnel as kube_tunnel
 
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     opened: list[KubeAccess] = []
@@ -240,7 +240,7 @@ def test_route_reports_a_cluster_that_never_became_ready(
 ) -> None:
     import contextlib
 
-    from components import kube_tunnel
+    from kube import tunnel as kube_tunnel
 
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
 

@@ -1,7 +1,7 @@
 """The port-forward and the bounded waits against the live control plane, without the engine.
 
 Pods are created by hand in their own namespaces; kwok reports them, and their SQL port forwards
-to the session's PostgreSQL (tests/control_plane.py).
+to the session's PostgreSQL (tests/support/control_plane.py).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import psycopg
 import pytest
 from control_plane import ControlPlane, KubeClient, SqlEndpoint
 
-from components.kube_access import (
+from kube.access import (
     ClusterNotReadyError,
     ClusterReader,
     KubeAccess,
     wait_for_init,
     wait_for_ready_pod,
 )
-from components.kube_tunnel import port_forward
+from kube.tunnel import port_forward
 
 pytestmark = [pytest.mark.e2e]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cockroach_parser import read_reports, run_parser
 from postgres_server import ServerInfo
-from test_sql_parses import read_reports, run_parser
 
 from migrator.app_databases import (
     OWNERS_SQL,

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, MigrationWriter, Names
+from conftest import MigrationWriter, Names
 from malformed_dsns import MALFORMED_DSNS, SECRET_MARKER
 from pg_queries import database_exists
 from postgres_server import ServerInfo, free_port
+from repo import REPO_ROOT
 
 from migrator.cli import EXIT_FAILED, EXIT_OK, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, run
 

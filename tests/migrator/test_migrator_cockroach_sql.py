@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from cockroach_parser import read_reports, run_parser
 from psycopg import sql
-from test_sql_parses import read_reports, run_parser
 
 from migrator import Dialect
 from migrator.bootstrap import (

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, MigrationWriter, Names
+from conftest import MigrationWriter, Names
 from pg_queries import fetch, history_ids
 from postgres_server import ServerInfo
+from repo import REPO_ROOT
 
 from migrator.cli import EXIT_FAILED, EXIT_OK, run
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_sql_parses import read_reports, run_parser
+from cockroach_parser import read_reports, run_parser
 
 from components.backups import (
     create_schedule_sql,

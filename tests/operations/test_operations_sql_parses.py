@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from psycopg import sql
-from test_migrator_cockroach_sql import with_server_placeholders
-from test_sql_parses import (
+from cockroach_parser import (
     read_reports,
     run_parser,
 )
+from psycopg import sql
+from test_migrator_cockroach_sql import with_server_placeholders
 
 from database.queries import NODE_STATUS_SQL
 from migrator.bootstrap import zone_query

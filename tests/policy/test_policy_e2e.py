@@ -2,8 +2,9 @@
 
 Each test previews a copy of the program in a temporary directory, on a file backend, rendering
 manifests instead of reaching a cluster. The pack is started through
-policy/bin/pulumi-analyzer-policy-python, which any engine can launch. The stacks stay insecure
-(no TLS): certificates come from the tls provider, which the engine built here does not have.
+dev/policy-analyzer/pulumi-analyzer-policy-python, which any engine can launch. The stacks stay
+insecure (no TLS): certificates come from the tls provider, which the engine built here does not
+have.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, unavailable
+from conftest import unavailable
 from engine_env import run_pulumi
+from repo import DEV, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
-LAUNCHER = REPO_ROOT / "policy" / "bin" / "pulumi-analyzer-policy-python"
+LAUNCHER = DEV / "policy-analyzer" / "pulumi-analyzer-policy-python"
 FORCE_PRODUCTION = REPO_ROOT / "policy" / "force-production.json"
-PROGRAM = ("__main__.py", "components", "migrator", "sql")
+PROGRAM = ("__main__.py", "components", "database", "kube", "migrator", "rules", "sql")
 INSTALL_TIMEOUT_SECONDS = 3600
 PREVIEW_TIMEOUT_SECONDS = 300
 HARDENED = {

@@ -4,7 +4,6 @@ the stack is production by name, by policy config or by the program's own declar
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -18,11 +17,12 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from repo import REPO_ROOT
 
 from policy.catalogue import POLICY_NAMES
 from policy.pack import policies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SCHEMA = "pulumi-python:dynamic/openalgo:SchemaMigrations"
 NAMESPACE_PROPS = {"metadata": {"name": "trading"}}

@@ -1,4 +1,5 @@
-"""The README's configuration table is the one scripts/config-table prints from the model."""
+"""The configuration table of docs/configuration.md is the one scripts/config-table prints from
+the model."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import sys
 from typing import Any
 
 import pytest
-from config_table import readme_table, render_table, stack_values, table_diff, with_table
+from config_table import document_table, render_table, stack_values, table_diff, with_table
 from stack_harness import ROOT
 
-from components.config import IntRange, QuantityRange, Scaling, leaf_fields
+from rules.config import IntRange, QuantityRange, Scaling, leaf_fields
 
 FIELDS = dict(leaf_fields())
-README = (ROOT / "README.md").read_text()
+DOCUMENT = (ROOT / "docs" / "configuration.md").read_text()
 TABLE = render_table()
 
 
@@ -44,24 +45,24 @@ def shown_default(value: Any) -> str:
     return f"`{value}`"
 
 
-def test_the_readme_table_is_the_one_the_script_prints() -> None:
-    assert table_diff(README, TABLE) == [], "stale README table: run scripts/config-table --write"
+def test_the_documented_table_is_the_one_the_script_prints() -> None:
+    assert table_diff(DOCUMENT, TABLE) == [], "stale table: run scripts/config-table --write"
 
 
-def test_a_readme_table_that_differs_from_the_model_is_reported() -> None:
+def test_a_documented_table_that_differs_from_the_model_is_reported() -> None:
     stale = TABLE.replace("| `3` | `3` | `4` |", "| `5` | `3` | `4` |")
     assert stale != TABLE
-    diff = table_diff(with_table(README, stale), TABLE)
+    diff = table_diff(with_table(DOCUMENT, stale), TABLE)
     assert "-| `replicas` | int, 1 to 100 (>= 3 with TLS or in prod) | `5` | `3` | `4` |\n" in diff
 
 
 def test_writing_the_table_replaces_only_the_table() -> None:
-    rewritten = with_table(README, "| new |\n")
-    assert readme_table(rewritten) == "| new |\n"
-    assert rewritten.replace("| new |\n", readme_table(README)) == README
+    rewritten = with_table(DOCUMENT, "| new |\n")
+    assert document_table(rewritten) == "| new |\n"
+    assert rewritten.replace("| new |\n", document_table(DOCUMENT)) == DOCUMENT
 
 
-def test_the_check_mode_passes_on_the_committed_readme() -> None:
+def test_the_check_mode_passes_on_the_committed_document() -> None:
     script = ROOT / "scripts" / "config_table.py"
     result = subprocess.run(
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False

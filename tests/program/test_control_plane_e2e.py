@@ -1,6 +1,6 @@
 """`pulumi up` from outside a cluster whose controllers, scheduler and nodes act for real.
 
-The cluster (tests/control_plane.py) runs etcd, kube-apiserver, kube-controller-manager and
+The cluster (tests/support/control_plane.py) runs etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built from Kubernetes v1.34, with five kwok nodes across three zones. The
 StatefulSet controller creates the pods, the scheduler places them, the PV controller binds
 their claims, the Job controller completes the init Job, the disruption controller enforces the
@@ -10,7 +10,7 @@ SQL port forwards to a PostgreSQL 15 server this module starts, standing in for 
 endpoint.
 
 The stacks run with no `adminDsn`: the schema, guard and backup providers reach the database
-through a port-forward through the API server to a ready pod (components/kube_tunnel.py), the
+through a port-forward through the API server to a ready pod (kube/tunnel.py), the
 path a laptop or a CI runner takes. Stacks, each in its own namespace and run one after the
 other: the dev config with 4 replicas (the original's size), a prod-like TLS stack, and a stack
 whose pods never become ready.
@@ -474,9 +474,9 @@ def test_scale_down_without_decommissioning_fails_the_preview(
 
 @pytest.fixture(scope="module")
 def dev_scaled_down(dev_scaled_up: Run, dev_stack: auto.Stack, kube: KubeClient) -> Run:
-    """The README's scale-down with step 1 (`python -m operations decommission`, which needs
-    CockroachDB) left out: the config names the decommissioned ordinal, then `up` shrinks the
-    StatefulSet."""
+    """The documented scale-down (docs/operations.md) with step 1 (`python -m operations
+    decommission`, which needs CockroachDB) left out: the config names the decommissioned
+    ordinal, then `up` shrinks the StatefulSet."""
     dev_stack.set_config("openalgo:scaling.decommissioned[0]", auto.ConfigValue("4"), path=True)
     set_config(dev_stack, {"replicas": "4"})
     run = timed_up(dev_stack, "up of dev scaling 5 -> 4")

@@ -15,7 +15,7 @@ are kept in a record that the tests read, so the module costs one engine run per
   companions, zone config and backup schedules are skipped by the program itself.
 
 The random and tls providers are the real ones when installed in the user's PULUMI_HOME, else
-the test stand-ins from tests/e2e_providers (see tests/engine_env.py); the session says which.
+the test stand-ins from dev/e2e_providers (see tests/support/engine_env.py); the session says which.
 """
 
 from __future__ import annotations

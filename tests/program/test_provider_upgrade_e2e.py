@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 from conftest import unavailable
-from engine_env import LOCAL_STACK, REPO_ROOT, Engine, Workspace, copy_project, create_local_stack
+from engine_env import LOCAL_STACK, Engine, Workspace, copy_project, create_local_stack
 from postgres_server import ServerInfo
 from pulumi import automation as auto
+from repo import REPO_ROOT
 from test_program_e2e import Local, StepRecorder, Update, database, engine, op_counts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, Names, unavailable
+from conftest import Names, unavailable
 from engine_env import EngineUnavailableError, find_engine, run_pulumi
 from pg_queries import database_exists, history_ids
 from postgres_server import ServerInfo
+from repo import REPO_ROOT
 
 from migrator import Migrator, Target, load_migrations
 
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 PROGRAM = """\
 import pulumi
 
-from components.admin_connection import AdminAccess
+from database.admin import AdminAccess
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
 
 config = pulumi.Config()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stack_harness import operator_secret_keys, stack_file_config
 
-from components.config import (
+from rules.config import (
     ConfigError,
     IntRange,
     QuantityRange,
@@ -424,7 +424,7 @@ def test_an_image_older_than_the_supported_release_is_refused() -> None:
 def test_an_image_newer_than_the_upgrade_rules_know_is_refused() -> None:
     assert only(image="cockroachdb/cockroach:v27.1.0") == (
         "openalgo:image = 'cockroachdb/cockroach:v27.1.0': a CockroachDB release in 25.2, 25.3, "
-        "25.4, 26.1, 26.2: the upgrade rules in components/upgrades.py know no later one"
+        "25.4, 26.1, 26.2: the upgrade rules in rules/upgrades.py know no later one"
     )
 
 

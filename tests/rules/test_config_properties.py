@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from stack_harness import RenderedStack, operator_secret_keys, run_program, stack_file_config
 
-from components.config import (
+from rules.config import (
     KNOWN_KEYS,
     ConfigError,
     IntRange,
@@ -31,7 +31,7 @@ from components.config import (
     leaf_fields,
     load_stack_config,
 )
-from components.quantities import parse_quantity
+from rules.quantities import parse_quantity
 
 KUBERNETES_VERSIONS = ["1.30.0", "1.33.0"]
 FIELDS = dict(leaf_fields())

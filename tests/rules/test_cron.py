@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.cron import CronError, full_backup_period_days, parse_schedule, schedule_refusal
+from rules.cron import CronError, full_backup_period_days, parse_schedule, schedule_refusal
 
 
 @pytest.mark.parametrize(

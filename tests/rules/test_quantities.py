@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.quantities import mebibytes, parse_quantity
+from rules.quantities import mebibytes, parse_quantity
 
 
 @pytest.mark.parametrize(

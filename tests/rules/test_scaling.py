@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.scaling import removed_ordinals, scaling_refusals
+from rules.scaling import removed_ordinals, scaling_refusals
 
 
 def test_scaling_up_is_allowed() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.topology import (
+from rules.topology import (
     MEMORY_BUDGET,
     connection_string,
     gomaxprocs,

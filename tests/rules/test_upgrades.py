@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.upgrades import allowed_next_majors, parse_version, upgrade_refusals
+from rules.upgrades import allowed_next_majors, parse_version, upgrade_refusals
 
 
 def test_same_version_is_no_change() -> None:
@@ -47,7 +47,7 @@ def test_major_downgrade_is_refused() -> None:
 def test_unknown_major_is_refused_naming_the_release_table() -> None:
     [refusal] = upgrade_refusals("v25.2.8", "v27.1.0")
     assert "does not list" in refusal
-    assert "components/upgrades.py" in refusal
+    assert "rules/upgrades.py" in refusal
 
 
 def test_version_change_that_cannot_be_checked_is_refused() -> None:

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from repo import MIGRATIONS_DIR
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "sql" / "migrations"
 CRDB_SUFFIX = ".crdb.sql"
 FILE_NAME = re.compile(r"^(?P<number>\d{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)(?:\.crdb)?\.sql$")
 

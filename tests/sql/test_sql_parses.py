@@ -1,121 +1,29 @@
 """Every migration file parses with CockroachDB's own SQL parser.
 
-The parser is a small Go helper (tests/parser) around the parser package that
-CockroachDB itself uses, pinned to the release the cluster runs. It is built
-once per version of its sources into a cache directory outside the repository,
-so only the first run pays for the build.
+The parser and its cache are described in tests/support/cockroach_parser.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cockroach_parser import ParseReport, read_reports, rendered_copies, run_parser
+from repo import MIGRATIONS_DIR
 
-from migrator.placeholders import DEFAULT_APP_USER, render
+from migrator.placeholders import DEFAULT_APP_USER
 
 pytestmark = pytest.mark.parser
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS_DIR = REPO_ROOT / "sql" / "migrations"
-PARSER_DIR = Path(__file__).resolve().parent / "parser"
-PARSER_SOURCES = ("go.mod", "go.sum", "main.go")
 CRDB_SUFFIX = ".crdb.sql"
-BUILD_TIMEOUT_SECONDS = 900
-PARSE_TIMEOUT_SECONDS = 120
 
 MIGRATION_FILES = sorted(MIGRATIONS_DIR.glob("*.sql"))
-
-
-@dataclass(frozen=True)
-class ParseReport:
-    """What the helper printed for one file."""
-
-    statements: int
-    errors: list[dict[str, object]]
-    normalized: list[str]
-
-
-def parser_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "openalgo-cockroachdb"
-
-
-def parser_sources_digest() -> str:
-    """Hash of the helper's sources: a new digest means a new binary."""
-    digest = hashlib.sha256()
-    for name in PARSER_SOURCES:
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update((PARSER_DIR / name).read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
-def build_parser(go: str, target: Path) -> None:
-    """Build the helper into target, atomically, so parallel runs cannot see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
-    os.close(fd)
-    try:
-        result = subprocess.run(
-            [go, "build", "-mod=readonly", "-trimpath", "-buildvcs=false", "-o", partial, "."],
-            cwd=PARSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_SECONDS,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(
-                f"building the SQL parser helper in {PARSER_DIR} failed "
-                f"(exit {result.returncode}):\n{result.stderr}"
-            )
-        os.replace(partial, target)
-    finally:
-        Path(partial).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def sqlparse(crdb_parser: Path) -> Path:
     """Path of the built helper (conftest's crdb_parser: under CI, no Go is a failure)."""
     return crdb_parser
-
-
-def run_parser(binary: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(binary), *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=PARSE_TIMEOUT_SECONDS,
-        check=False,
-    )
-
-
-def read_reports(stdout: str) -> dict[str, ParseReport]:
-    reports = {}
-    for line in stdout.splitlines():
-        raw = json.loads(line)
-        reports[raw["file"]] = ParseReport(
-            statements=raw["statements"], errors=raw["errors"], normalized=raw["normalized"]
-        )
-    return reports
-
-
-def rendered_copies(files: list[Path], directory: Path, app_user: str) -> list[Path]:
-    """Copies of `files` with their placeholders filled in, as the engine runs them."""
-    copies = []
-    for path in files:
-        copy = directory / path.name
-        copy.write_text(render(path.name, path.read_text(), app_user).text)
-        copies.append(copy)
-    return copies
 
 
 @pytest.fixture(scope="session")

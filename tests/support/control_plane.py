@@ -44,8 +44,8 @@ from typing import Any
 import psycopg
 import yaml
 from postgres_server import PostgresServer, free_port
+from repo import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-control-plane"
 INSTALL_TIMEOUT_SECONDS = 3600
 START_TIMEOUT_SECONDS = 120

@@ -3,7 +3,7 @@ providers the program needs, and a copy of the project to run it on.
 
 The engine comes from PATH or from scripts/install-pulumi (built once into a cache). The random
 and tls providers come from the user's PULUMI_HOME when they are installed there (a normal
-machine); otherwise from the test stand-ins in tests/e2e_providers, built into a cache outside
+machine); otherwise from the test stand-ins in dev/e2e_providers, built into a cache outside
 the repository and installed only into a PULUMI_HOME private to the test session.
 """
 
@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 import yaml
 from pulumi import automation as auto
+from repo import DEV, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-pulumi"
-STAND_IN_SOURCES = REPO_ROOT / "tests" / "e2e_providers"
+STAND_IN_SOURCES = DEV / "e2e_providers"
 STAND_IN_GUARD = "OPENALGO_E2E_STAND_INS"
 STAND_IN_MARKER = b"openalgo-e2e-stand-in-provider"
 STAND_IN_VERSIONS = {"random": "4.21.4", "tls": "5.6.2"}
@@ -55,7 +55,7 @@ COPY_IGNORED = (
     "rendered",
     "benchmarks",
     "tests",
-    "tools",
+    "dev",
 )
 STACK_FILE_SECRETS_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
 PASSPHRASE = "e2e-passphrase"
@@ -143,7 +143,7 @@ class StandInBuild:
 def build_stand_ins(
     cache: Path | None = None, go_env: Mapping[str, str] | None = None
 ) -> StandInBuild:
-    """Build tests/e2e_providers once per source hash into the cache (never into the repo);
+    """Build dev/e2e_providers once per source hash into the cache (never into the repo);
     ``go_env`` adds to Go's environment (a benchmark's empty GOCACHE)."""
     if shutil.which("go") is None:
         raise EngineUnavailableError("Go is not on PATH: it builds the random/tls test stand-ins")
@@ -237,7 +237,7 @@ def refuse_leaked_stand_ins(home: Path) -> None:
         binary = installed_plugin(home, name, version)
         if binary is not None and is_stand_in(binary):
             raise RuntimeError(
-                f"{binary} is the test stand-in from tests/e2e_providers, not pulumi-{name}; "
+                f"{binary} is the test stand-in from dev/e2e_providers, not pulumi-{name}; "
                 f"it must never be installed outside a test session: remove {binary.parent}"
             )
 
@@ -250,7 +250,7 @@ def prepare_engine(private_home: Path) -> Engine:
         if requested != STAND_IN_VERSIONS[name]:
             raise RuntimeError(
                 f"{package} asks for provider {name} {requested}; the stand-in in "
-                f"tests/e2e_providers implements {STAND_IN_VERSIONS[name]}: update it to the "
+                f"dev/e2e_providers implements {STAND_IN_VERSIONS[name]}: update it to the "
                 "new release's schema and version"
             )
     user_home = user_pulumi_home()
@@ -274,7 +274,7 @@ def prepare_engine(private_home: Path) -> Engine:
         bin_dir=bin_dir,
         pulumi_home=private_home,
         providers=(
-            "test stand-ins for random and tls (tests/e2e_providers), installed only into "
+            "test stand-ins for random and tls (dev/e2e_providers), installed only into "
             f"the session's PULUMI_HOME {private_home}"
         ),
         stand_ins=build,

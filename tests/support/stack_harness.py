@@ -11,14 +11,14 @@ import json
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 from pulumi.runtime import settings
+from repo import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 PROJECT = "openalgo-cockroachdb"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
