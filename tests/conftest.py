@@ -30,6 +30,7 @@ from engine_env import Engine, EngineUnavailableError, prepare_engine
 from postgres_server import PostgresServer, ServerInfo, ServerUnavailableError, find_bindir
 from psycopg import sql
 from repo import MIGRATIONS_DIR, REPO_ROOT
+from stack_harness import RenderedStack, run_stack_file
 
 from migrator import MigrationSet, Migrator, Target, load_migrations
 from migrator.lease import LeaseSettings
@@ -70,6 +71,18 @@ def server_binaries() -> Path:
     except ServerUnavailableError as exc:
         unavailable(str(exc))
         raise AssertionError("unreachable") from exc
+
+
+@pytest.fixture(scope="session")
+def prod() -> RenderedStack:
+    """The committed prod stack under mocks (read-only: shared by every test that asks)."""
+    return run_stack_file("prod")
+
+
+@pytest.fixture(scope="session")
+def dev() -> RenderedStack:
+    """The committed dev stack under mocks (read-only: shared by every test that asks)."""
+    return run_stack_file("dev")
 
 
 @pytest.fixture(scope="session")

@@ -117,11 +117,6 @@ def test_decommissioned_ordinals_must_be_outside_the_statefulset() -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
 def test_prod_schedules_backups_after_the_schema_exists(prod: RenderedStack) -> None:
     depends = prod.opts_of("openalgo:cockroachdb:BackupSchedule", "backups").depends_on
     assert isinstance(depends, list)

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from stack_harness import RenderedStack, run_stack_file
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 SERVICE = "kubernetes:core/v1:Service"
-
-
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
-@pytest.fixture(scope="module")
-def dev() -> RenderedStack:
-    return run_stack_file("dev")
 
 
 def statefulset(stack: RenderedStack) -> dict[str, Any]:

@@ -137,11 +137,6 @@ def test_unreachable_database_is_a_clear_error_without_the_password(
     assert "hunter2secret" not in str(caught.value)
 
 
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
 def test_statefulset_waits_for_the_guard(prod: RenderedStack) -> None:
     depends = prod.opts_of("openalgo:cockroachdb:Cluster", "cluster").depends_on
     assert isinstance(depends, list)

@@ -18,11 +18,6 @@ SQL_SPEAKER_NAMES = ("schema-migrations", "guard-gate", "backups-schedule")
 
 
 @pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
-@pytest.fixture(scope="module")
 def prod_with_dsn() -> RenderedStack:
     return run_stack_file("prod", adminDsn="postgresql://root@db.example:26257/defaultdb")
 

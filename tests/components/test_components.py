@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from stack_harness import RenderedStack, run_stack_file
 
 from components.init_job import ALREADY_INITIALIZED, init_script
 
 HOURS_PER_DAY = 24
-
-
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
-@pytest.fixture(scope="module")
-def dev() -> RenderedStack:
-    return run_stack_file("dev")
 
 
 def labels(stack: RenderedStack, typ: str, name: str | None = None) -> dict[str, str]:

@@ -13,16 +13,6 @@ SECRET = "kubernetes:core/v1:Secret"
 SCHEMA = "pulumi-python:dynamic/openalgo:SchemaMigrations"
 
 
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
-@pytest.fixture(scope="module")
-def dev() -> RenderedStack:
-    return run_stack_file("dev")
-
-
 def urls(stack: RenderedStack) -> dict[str, str]:
     found: dict[str, str] = stack.one(SECRET, "openalgo-app-urls").manifest()["stringData"]
     return found

@@ -12,11 +12,6 @@ SCHEMA = "pulumi-python:dynamic/openalgo:SchemaMigrations"
 DSN = "postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable"
 
 
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
 def schema(stack: RenderedStack) -> Recorded:
     return stack.one(SCHEMA)
 

@@ -23,16 +23,6 @@ def stack(request: pytest.FixtureRequest) -> RenderedStack:
     return run_stack_file(request.param)
 
 
-@pytest.fixture(scope="module")
-def prod() -> RenderedStack:
-    return run_stack_file("prod")
-
-
-@pytest.fixture(scope="module")
-def dev() -> RenderedStack:
-    return run_stack_file("dev")
-
-
 def kinds(stack: RenderedStack) -> Counter[str]:
     return Counter(manifest["kind"] for manifest in stack.manifests())
 
