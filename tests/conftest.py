@@ -189,6 +189,26 @@ def migrations_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def migrator_cli_args(
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """`python -m migrator` arguments for `names`; the DSN and the app password travel in the
+    environment, as in production."""
+    monkeypatch.setenv("MIGRATOR_DSN", pg_server.dsn())
+    monkeypatch.setenv("APP_PW", names.app_password)
+    return [
+        "--dir",
+        str(migrations_dir),
+        "--database",
+        names.database,
+        "--app-user",
+        names.app_user,
+        "--app-password-env",
+        "APP_PW",
+    ]
+
+
+@pytest.fixture
 def write_migration(migrations_dir: Path) -> MigrationWriter:
     """Write NNNN_name.sql (and its .crdb.sql companion when given) into `migrations_dir`."""
 

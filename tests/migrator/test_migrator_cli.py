@@ -35,23 +35,8 @@ def cli(*argv: str) -> Outcome:
 
 
 @pytest.fixture
-def base_args(
-    pg_server: ServerInfo, names: Names, migrations_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> list[str]:
-    monkeypatch.setenv("MIGRATOR_DSN", pg_server.dsn())
-    monkeypatch.setenv("APP_PW", names.app_password)
-    return [
-        "--dir",
-        str(migrations_dir),
-        "--database",
-        names.database,
-        "--app-user",
-        names.app_user,
-        "--app-password-env",
-        "APP_PW",
-        "--lock-wait",
-        "5",
-    ]
+def base_args(migrator_cli_args: list[str]) -> list[str]:
+    return [*migrator_cli_args, "--lock-wait", "5"]
 
 
 def test_help_documents_every_exit_code() -> None:

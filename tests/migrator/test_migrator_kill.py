@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from conftest import MigrationWriter, Names
@@ -40,22 +39,8 @@ class Outcome:
 
 
 @pytest.fixture
-def args(
-    pg_server: ServerInfo, names: Names, migrations_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> list[str]:
-    """CLI arguments; the DSN and the app password travel in the environment, as in production."""
-    monkeypatch.setenv("MIGRATOR_DSN", pg_server.dsn())
-    monkeypatch.setenv("APP_PW", names.app_password)
-    return [
-        "--dir",
-        str(migrations_dir),
-        "--database",
-        names.database,
-        "--app-user",
-        names.app_user,
-        "--app-password-env",
-        "APP_PW",
-    ]
+def args(migrator_cli_args: list[str]) -> list[str]:
+    return migrator_cli_args
 
 
 def apply_in_process(args: list[str], *extra: str) -> Outcome:
