@@ -1,9 +1,12 @@
 """A gate in front of the StatefulSet that refuses version and node-count changes that lose data.
 
-``check`` compares the previous and the new inputs, so a downgrade, a skipped major release or a
-scale-down before decommissioning fails the preview and nothing is changed. ``update`` runs
-before the StatefulSet changes: it waits until the nodes to remove hold no replicas, and keeps
-an upgrade reversible (``cluster.preserve_downgrade_option``) until ``upgrade.finalize``.
+``check`` compares the previous and the new inputs, so a downgrade other than a rollback, a
+skipped major release or a scale-down before decommissioning fails the preview and nothing is
+changed. ``update`` runs before the StatefulSet changes: it waits until the nodes to remove hold
+no replicas, keeps an upgrade reversible (``cluster.preserve_downgrade_option``) until
+``upgrade.finalize``, and lets a rollback through only while the live cluster still preserves the
+major it goes back to. The major it preserved is kept in the state (``preserved``), so the
+preview of a rollback the cluster can no longer take fails too.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
-from components.dynamic_provider import DeclaredProvider
+from components.dynamic_provider import DeclaredProvider, plain
 from database.admin import ADMIN_KEYS, ADMIN_SECRET_KEYS, AdminAccess, is_cockroachdb
 from database.queries import NODE_STATUS_SQL, node_status_from_row
 from rules.names import STATEFULSET
@@ -33,6 +36,7 @@ def preserve_downgrade_sql(major: str) -> str:
 
 
 FINALIZE_SQL = f"RESET CLUSTER SETTING {PRESERVE_SETTING}"
+PRESERVED_SQL = f"SHOW CLUSTER SETTING {PRESERVE_SETTING}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,31 @@ def decommission_pending(rows: Sequence[NodeRow], ordinals: Sequence[int]) -> li
     return pending
 
 
+def is_rollback(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    old, new = olds.get("version"), news.get("version")
+    if not old or not new:
+        return False
+    earlier, later = parse_version(new), parse_version(old)
+    return (earlier.year, earlier.release) < (later.year, later.release)
+
+
+def rollback_state_refusal(state: Mapping[str, Any], news: Mapping[str, Any]) -> str | None:
+    """Why the state shows a rollback cannot work: the major the guard last preserved (or
+    finalized, None) is not the one to go back to. Silent when the state never recorded it."""
+    if "preserved" not in state or not news.get("reachable") or not is_rollback(state, news):
+        return None
+    target = parse_version(news["version"]).major
+    preserved = state["preserved"]
+    if preserved == target:
+        return None
+    held = f"'{preserved}'" if preserved else "reset (the upgrade was finalized)"
+    return (
+        f"image: rolling back to {target} needs {PRESERVE_SETTING} = '{target}', but the last "
+        f"`pulumi up` left it {held}; the nodes cannot run {target} binaries. Restore from a "
+        "backup instead"
+    )
+
+
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -73,7 +102,11 @@ def guard_refusals(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
     """Refusals of the change from the last applied inputs ``olds`` to ``news``."""
     if not olds:
         return []
-    refusals = upgrade_refusals(olds.get("version"), news.get("version"))
+    refusals = upgrade_refusals(
+        olds.get("version"),
+        news.get("version"),
+        finalized=bool(olds.get("finalize") or news.get("finalize")),
+    )
     refusals += scaling_refusals(
         _int_or_none(olds.get("replicas")),
         int(news["replicas"]),
@@ -104,11 +137,19 @@ class ClusterGuardProvider(DeclaredProvider):
     )
     SECRET_KEYS = ADMIN_SECRET_KEYS
     OUTPUT_KEYS = ("actions",)
+    """And ``preserved``: the major held by cluster.preserve_downgrade_option, recorded only once
+    the guard has set, verified or reset it on CockroachDB."""
     FAILURE = ClusterGuardError
     WHAT = "cluster guard"
 
     def refusals(self, olds: dict[str, Any], news: dict[str, Any]) -> list[tuple[str, str]]:
         return [("guard", refusal) for refusal in guard_refusals(olds, news)]
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
+        refusal = rollback_state_refusal(plain(_olds), plain(_news))
+        if refusal is not None:
+            raise ClusterGuardError(refusal)
+        return super().diff(_id, _olds, _news)
 
     def created(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "cockroachdb-guard", {"actions": []}
@@ -117,10 +158,11 @@ class ClusterGuardProvider(DeclaredProvider):
         refusals = guard_refusals(olds, news)
         if refusals:
             raise ClusterGuardError("; ".join(refusals))
-        actions = self._make_safe(olds, news) if news.get("reachable") else []
+        state: dict[str, Any] = {"preserved": olds["preserved"]} if "preserved" in olds else {}
+        actions = self._make_safe(olds, news, state) if news.get("reachable") else []
         if not news.get("reachable") and self._needs_cluster(olds, news):
             actions = ["cluster not reachable (manifests only rendered): no checks were run"]
-        return {"actions": actions}
+        return {"actions": actions, **state}
 
     @staticmethod
     def _needs_cluster(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
@@ -131,14 +173,20 @@ class ClusterGuardProvider(DeclaredProvider):
             or bool(news.get("finalize") and not olds.get("finalize"))
         )
 
-    def _make_safe(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    def _make_safe(
+        self, olds: Mapping[str, Any], news: Mapping[str, Any], state: dict[str, Any]
+    ) -> list[str]:
+        """Runs the safety steps; records in ``state`` the major left preserved."""
         if not self._needs_cluster(olds, news):
             return []
         with self.admin_session(news) as connection:
             if not is_cockroachdb(connection):
                 return ["skipped: the server is not CockroachDB"]
             actions = self._wait_for_decommission(connection, olds, news)
-            actions += self._keep_upgrade_reversible(connection, olds, news)
+            if is_rollback(olds, news):
+                actions += self._verify_rollback(connection, news, state)
+            else:
+                actions += self._keep_upgrade_reversible(connection, olds, news, state)
             return actions
 
     @staticmethod
@@ -165,8 +213,26 @@ class ClusterGuardProvider(DeclaredProvider):
             time.sleep(POLL_SECONDS)
 
     @staticmethod
+    def _verify_rollback(
+        connection: Any, news: Mapping[str, Any], state: dict[str, Any]
+    ) -> list[str]:
+        """The live setting, not the state, decides: someone may have reset it by hand."""
+        target = parse_version(news["version"]).major
+        row = connection.execute(PRESERVED_SQL).fetchone()
+        preserved = str(row[0]) if row and row[0] else None
+        state["preserved"] = preserved
+        if preserved != target:
+            raise ClusterGuardError(
+                f"image: rolling back to {target} needs {PRESERVE_SETTING} = '{target}', but "
+                f"the cluster holds {repr(preserved) if preserved else 'none'}: it may already "
+                f"run at a newer cluster version. The StatefulSet was not changed; restore from "
+                "a backup instead"
+            )
+        return [f"verified {PRESERVE_SETTING} = '{target}': rolling back to {target}"]
+
+    @staticmethod
     def _keep_upgrade_reversible(
-        connection: Any, olds: Mapping[str, Any], news: Mapping[str, Any]
+        connection: Any, olds: Mapping[str, Any], news: Mapping[str, Any], state: dict[str, Any]
     ) -> list[str]:
         actions = []
         old, new = olds.get("version"), news.get("version")
@@ -174,9 +240,11 @@ class ClusterGuardProvider(DeclaredProvider):
             major = parse_version(old).major
             if major != parse_version(new).major:
                 connection.execute(preserve_downgrade_sql(major))
+                state["preserved"] = major
                 actions.append(f"preserved downgrade to {major} until upgrade.finalize")
         if news.get("finalize") and not olds.get("finalize"):
             connection.execute(FINALIZE_SQL)
+            state["preserved"] = None
             actions.append("finalized the upgrade")
         return actions
 

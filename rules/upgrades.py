@@ -1,8 +1,9 @@
 """Which CockroachDB version changes are safe, decided before anything is touched.
 
 CockroachDB upgrades one major release at a time; an innovation release may be skipped on
-the way to the next regular release. A downgrade is only possible while the previous major is
-preserved (``cluster.preserve_downgrade_option``) and is never done by changing the image.
+the way to the next regular release. Until the upgrade is finalized the cluster keeps running at
+the old major's cluster version (``cluster.preserve_downgrade_option``), so its nodes may go back
+to the old major's binaries: a rollback. After finalization only a restore from backup goes back.
 """
 
 from __future__ import annotations
@@ -63,8 +64,35 @@ def allowed_next_majors(major: str) -> list[str]:
     return allowed
 
 
-def upgrade_refusals(current: str | None, target: str | None) -> list[str]:
-    """Why moving the cluster from image version ``current`` to ``target`` is refused."""
+def rollback_refusals(old: Version, new: Version, finalized: bool) -> list[str]:
+    """Why going back from ``old`` to the earlier ``new`` is refused; empty for a rollback to the
+    major the cluster was upgraded from, before finalization."""
+    if new.major == old.major:
+        return [
+            f"image: {old} -> {new} is a patch downgrade; nodes only go back to the previous "
+            f"major's binaries during an unfinalized upgrade. Pin {old} or a later patch"
+        ]
+    known = [name for name, _ in RELEASES]
+    if new.major in known and old.major in allowed_next_majors(new.major):
+        if finalized:
+            return [
+                f"image: {old} -> {new} rolls back to {new.major}, but the upgrade to {old.major} "
+                "is finalized (openalgo:upgrade.finalize true): the cluster no longer runs at "
+                f"{new.major}'s cluster version. Restore from a backup instead"
+            ]
+        return []
+    return [
+        f"image: {old} -> {new} is a downgrade past the previous major; only a rollback to the "
+        "major the cluster was upgraded from is possible, while cluster.preserve_downgrade_option "
+        "holds it (upgrade.finalize false). Restore from a backup instead"
+    ]
+
+
+def upgrade_refusals(current: str | None, target: str | None, finalized: bool = False) -> list[str]:
+    """Why moving the cluster from image version ``current`` to ``target`` is refused.
+
+    ``finalized``: the upgrade to ``current``'s major was let finalize, so no rollback is left.
+    """
     if current == target:
         return []
     if current is None or target is None:
@@ -74,12 +102,7 @@ def upgrade_refusals(current: str | None, target: str | None) -> list[str]:
         ]
     old, new = parse_version(current), parse_version(target)
     if new < old:
-        return [
-            f"image: {old} -> {new} is a downgrade; CockroachDB nodes cannot go back by image. "
-            "Before finalizing, roll back by restoring the previous image in config only while "
-            "cluster.preserve_downgrade_option is set (upgrade.finalize false); after it, restore "
-            "from backup"
-        ]
+        return rollback_refusals(old, new, finalized)
     if new.major == old.major:
         return []
     known = [name for name, _ in RELEASES]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,10 +12,13 @@ from postgres_server import ServerInfo
 from stack_harness import RenderedStack, run_stack_file
 
 from components.cluster_guard import (
+    FINALIZE_SQL,
+    PRESERVED_SQL,
     ClusterGuardError,
     ClusterGuardProvider,
     NodeRow,
     decommission_pending,
+    preserve_downgrade_sql,
 )
 
 
@@ -47,9 +52,28 @@ def test_first_deployment_passes_the_guard() -> None:
     assert failures({}, inputs()) == []
 
 
-def test_preview_fails_on_a_downgrade() -> None:
+def test_preview_fails_on_a_patch_downgrade() -> None:
     [reason] = failures(inputs(), inputs(version="v25.2.7"))
-    assert "is a downgrade" in reason
+    assert "is a patch downgrade" in reason
+
+
+def test_preview_passes_a_rollback_to_the_previous_major_before_finalization() -> None:
+    assert failures(inputs(version="v25.3.1"), inputs()) == []
+
+
+def test_preview_fails_on_a_rollback_after_finalization() -> None:
+    [reason] = failures(inputs(version="v25.3.1", finalize=True), inputs(finalize=True))
+    assert "the upgrade to 25.3 is finalized" in reason
+
+
+def test_preview_fails_on_a_rollback_finalized_in_the_same_change() -> None:
+    [reason] = failures(inputs(version="v25.3.1"), inputs(finalize=True))
+    assert "the upgrade to 25.3 is finalized" in reason
+
+
+def test_preview_fails_on_going_back_two_majors() -> None:
+    [reason] = failures(inputs(version="v25.4.2"), inputs(version="v25.1.3"))
+    assert "downgrade past the previous major" in reason
 
 
 def test_preview_fails_on_a_skipped_major() -> None:
@@ -67,8 +91,8 @@ def test_preview_passes_a_scale_down_after_decommissioning() -> None:
 
 
 def test_update_never_runs_a_refused_change() -> None:
-    with pytest.raises(ClusterGuardError, match="is a downgrade"):
-        ClusterGuardProvider().update("id", inputs(), inputs(version="v25.1.1"))
+    with pytest.raises(ClusterGuardError, match="is a patch downgrade"):
+        ClusterGuardProvider().update("id", inputs(), inputs(version="v25.2.7"))
 
 
 def test_unreachable_cluster_says_no_checks_ran() -> None:
@@ -83,6 +107,108 @@ def test_unreachable_cluster_says_no_checks_ran() -> None:
 def test_guard_changes_nothing_when_nothing_risky_changes() -> None:
     result = ClusterGuardProvider().update("id", inputs(), inputs(replicas=6, reachable=True))
     assert outs(result)["actions"] == []
+
+
+class FakeCockroach:
+    """A CockroachDB that holds ``preserved`` in cluster.preserve_downgrade_option and records
+    every statement."""
+
+    def __init__(self, preserved: str = "") -> None:
+        self.preserved = preserved
+        self.statements: list[str] = []
+        self._row: tuple[Any, ...] | None = None
+
+    def execute(self, statement: str) -> FakeCockroach:
+        self.statements.append(statement)
+        if statement == "SELECT version()":
+            self._row = ("CockroachDB CCL v25.3.1 (x86_64-pc-linux-gnu)",)
+        elif statement == PRESERVED_SQL:
+            self._row = (self.preserved,)
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._row
+
+
+@pytest.fixture
+def cockroach(monkeypatch: pytest.MonkeyPatch) -> FakeCockroach:
+    database = FakeCockroach()
+
+    @contextlib.contextmanager
+    def session(self: ClusterGuardProvider, props: Any) -> Iterator[FakeCockroach]:
+        yield database
+
+    monkeypatch.setattr(ClusterGuardProvider, "admin_session", session)
+    return database
+
+
+def reachable(**overrides: Any) -> dict[str, Any]:
+    return inputs(reachable=True, admin_dsn="postgresql://root@db:26257/defaultdb", **overrides)
+
+
+def test_an_upgrade_preserves_the_old_major_and_records_it(cockroach: FakeCockroach) -> None:
+    state = outs(ClusterGuardProvider().update("id", reachable(), reachable(version="v25.3.1")))
+    assert cockroach.statements[-1] == preserve_downgrade_sql("25.2")
+    assert state["preserved"] == "25.2"
+
+
+def test_finalizing_resets_the_setting_and_records_that_nothing_is_preserved(
+    cockroach: FakeCockroach,
+) -> None:
+    olds = reachable(version="v25.3.1") | {"preserved": "25.2"}
+    state = outs(
+        ClusterGuardProvider().update("id", olds, reachable(version="v25.3.1", finalize=True))
+    )
+    assert cockroach.statements[-1] == FINALIZE_SQL
+    assert state["preserved"] is None
+
+
+def test_an_unrelated_update_keeps_the_recorded_major() -> None:
+    olds = reachable(version="v25.3.1") | {"preserved": "25.2"}
+    state = outs(
+        ClusterGuardProvider().update("id", olds, reachable(version="v25.3.1", replicas=5))
+    )
+    assert state["preserved"] == "25.2"
+
+
+def test_a_rollback_goes_ahead_while_the_cluster_preserves_its_major(
+    cockroach: FakeCockroach,
+) -> None:
+    cockroach.preserved = "25.2"
+    state = outs(ClusterGuardProvider().update("id", reachable(version="v25.3.1"), reachable()))
+    assert state["actions"] == [
+        "verified cluster.preserve_downgrade_option = '25.2': rolling back to 25.2"
+    ]
+    assert not [s for s in cockroach.statements if s.startswith(("SET", "RESET"))]
+
+
+def test_a_rollback_stops_before_the_statefulset_when_the_cluster_no_longer_preserves_it(
+    cockroach: FakeCockroach,
+) -> None:
+    with pytest.raises(ClusterGuardError) as caught:
+        ClusterGuardProvider().update("id", reachable(version="v25.3.1"), reachable())
+    assert str(caught.value) == (
+        "image: rolling back to 25.2 needs cluster.preserve_downgrade_option = '25.2', but the "
+        "cluster holds none: it may already run at a newer cluster version. The StatefulSet was "
+        "not changed; restore from a backup instead"
+    )
+
+
+def test_preview_of_a_rollback_fails_when_the_state_shows_the_upgrade_finalized() -> None:
+    olds = reachable(version="v25.3.1") | {"preserved": None}
+    with pytest.raises(ClusterGuardError, match="the last `pulumi up` left it reset"):
+        ClusterGuardProvider().diff("id", olds, reachable())
+
+
+def test_preview_of_a_rollback_passes_when_the_state_shows_its_major_preserved() -> None:
+    olds = reachable(version="v25.3.1") | {"preserved": "25.2"}
+    assert ClusterGuardProvider().diff("id", olds, reachable()).changes is True
+
+
+def test_preview_of_a_rollback_leaves_the_check_to_the_up_when_the_state_never_recorded_it() -> (
+    None
+):
+    assert ClusterGuardProvider().diff("id", reachable(version="v25.3.1"), reachable()).changes
 
 
 def node(node_id: int, ordinal: int, membership: str, replicas: int) -> NodeRow:

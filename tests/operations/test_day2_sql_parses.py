@@ -16,7 +16,7 @@ from components.backups import (
     restore_sql,
     show_backups_sql,
 )
-from components.cluster_guard import FINALIZE_SQL, preserve_downgrade_sql
+from components.cluster_guard import FINALIZE_SQL, PRESERVED_SQL, preserve_downgrade_sql
 from database.queries import NODE_STATUS_SQL
 
 pytestmark = pytest.mark.parser
@@ -30,6 +30,7 @@ STATEMENTS = {
     "show backups": show_backups_sql(BUCKET),
     "node status": NODE_STATUS_SQL,
     "preserve downgrade": preserve_downgrade_sql("25.2"),
+    "preserved major": PRESERVED_SQL,
     "finalize upgrade": FINALIZE_SQL,
 }
 

@@ -1,4 +1,5 @@
-"""Version changes: patch and one-major upgrades pass; downgrades and skips are refused."""
+"""Version changes: patch and one-major upgrades pass, so does a rollback to the previous major
+before finalization; other downgrades and skips are refused."""
 
 from __future__ import annotations
 
@@ -35,13 +36,35 @@ def test_two_regular_majors_at_once_are_refused() -> None:
     assert "skips a major release; from 23.2 upgrade to 24.1 first" in refusal
 
 
-def test_downgrade_is_refused() -> None:
+def test_patch_downgrade_is_refused() -> None:
     [refusal] = upgrade_refusals("v25.2.8", "v25.2.7")
-    assert refusal.startswith("image: v25.2.8 -> v25.2.7 is a downgrade")
+    assert refusal.startswith("image: v25.2.8 -> v25.2.7 is a patch downgrade")
 
 
-def test_major_downgrade_is_refused() -> None:
-    assert "is a downgrade" in upgrade_refusals("v25.2.8", "v25.1.3")[0]
+def test_rollback_to_the_previous_major_is_allowed_before_finalization() -> None:
+    assert upgrade_refusals("v25.3.1", "v25.2.8") == []
+
+
+def test_rollback_over_a_skipped_innovation_release_is_allowed() -> None:
+    assert upgrade_refusals("v25.4.2", "v25.2.8") == []
+
+
+def test_rollback_after_finalization_is_refused() -> None:
+    [refusal] = upgrade_refusals("v25.3.1", "v25.2.8", finalized=True)
+    assert refusal == (
+        "image: v25.3.1 -> v25.2.8 rolls back to 25.2, but the upgrade to 25.3 is finalized "
+        "(openalgo:upgrade.finalize true): the cluster no longer runs at 25.2's cluster "
+        "version. Restore from a backup instead"
+    )
+
+
+def test_going_back_two_majors_is_refused() -> None:
+    [refusal] = upgrade_refusals("v25.4.2", "v25.1.3")
+    assert refusal.startswith("image: v25.4.2 -> v25.1.3 is a downgrade past the previous major")
+
+
+def test_going_back_past_a_regular_release_is_refused_before_finalization_too() -> None:
+    assert "downgrade past the previous major" in upgrade_refusals("v26.1.0", "v25.2.8")[0]
 
 
 def test_unknown_major_is_refused_naming_the_release_table() -> None:
