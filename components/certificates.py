@@ -20,6 +20,8 @@ from rules.names import (
     CA_SECRET,
     HEADLESS_SERVICE,
     NODE_CERTS_SECRET,
+    OPERATOR_CLIENT_CERTS_SECRET,
+    OPERATOR_USER,
     PUBLIC_SERVICE,
     ROOT_CLIENT_CERTS_SECRET,
     ROOT_USER,
@@ -54,8 +56,8 @@ class ClusterCertificatesArgs:
 
 
 class ClusterCertificates(pulumi.ComponentResource):
-    """CA, node certificate and client certificates for root and the application user,
-    stored as Secrets whose keys are the file names CockroachDB expects."""
+    """CA, node certificate and client certificates for root, the application user and the
+    operator role, stored as Secrets whose keys are the file names CockroachDB expects."""
 
     ca_cert_pem: pulumi.Output[str]
     node_certificate_sha256: pulumi.Output[str]
@@ -100,17 +102,20 @@ class ClusterCertificates(pulumi.ComponentResource):
         )
         self.root_client = self._issue(f"{name}-client-root", common_name=ROOT_USER)
         self.app_client = self._issue(f"{name}-client-{APP_USER}", common_name=APP_USER)
+        operator = self._issue(f"{name}-client-operator", common_name=OPERATOR_USER)
 
         self._store(NODE_CERTS_SECRET, {"node.crt": node.cert_pem, "node.key": node.key_pem})
         self._store(CA_SECRET, {})
         self._store_client(ROOT_CLIENT_CERTS_SECRET, ROOT_USER, self.root_client)
         self._store_client(APP_CLIENT_CERTS_SECRET, APP_USER, self.app_client)
+        self._store_client(OPERATOR_CLIENT_CERTS_SECRET, OPERATOR_USER, operator)
         self.register_outputs(
             {
                 "caCertPem": self.ca_cert_pem,
                 "nodeCertsSecret": NODE_CERTS_SECRET,
                 "rootClientCertsSecret": ROOT_CLIENT_CERTS_SECRET,
                 "appClientCertsSecret": APP_CLIENT_CERTS_SECRET,
+                "operatorClientCertsSecret": OPERATOR_CLIENT_CERTS_SECRET,
                 "caSecret": CA_SECRET,
             }
         )

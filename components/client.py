@@ -1,4 +1,10 @@
-"""The ``cockroachdb-client`` pod operators exec into for a SQL shell, as in the original."""
+"""The ``cockroachdb-client`` pod operators exec into for a SQL shell, as in the original.
+
+Under TLS it carries the operator role's certificate, never root's: anyone allowed to exec into
+pods in the namespace gets a shell that reads the trading tables and the cluster's state and
+changes nothing. Changes go through `pulumi up` and ``python -m operations``, which authenticate
+as root from the deploying machine. Insecure stacks (refused in prod) authenticate nobody.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,30 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import (
+    client_volumes,
     restricted_container_security,
     restricted_pod_security,
-    root_client_volumes,
 )
 from rules.names import (
     CERTS_DIR,
     CLIENT_POD,
     CLIENT_ROLE_LABEL,
+    OPERATOR_CLIENT_CERTS_SECRET,
+    OPERATOR_USER,
     TMP_DIR,
     standard_labels,
 )
 
 
 def client_env(tls: bool) -> list[k8s.core.v1.EnvVarArgs]:
-    """``cockroach sql`` reads these, so ``--certs-dir`` need not be typed in the shell."""
+    """``cockroach`` reads these, so the runbooks' commands need neither ``--certs-dir`` nor
+    ``--user``: a process started by ``kubectl exec`` inherits them."""
     env = [k8s.core.v1.EnvVarArgs(name="HOME", value=TMP_DIR)]
     if tls:
-        env.append(k8s.core.v1.EnvVarArgs(name="COCKROACH_CERTS_DIR", value=CERTS_DIR))
+        env += [
+            k8s.core.v1.EnvVarArgs(name="COCKROACH_CERTS_DIR", value=CERTS_DIR),
+            k8s.core.v1.EnvVarArgs(name="COCKROACH_USER", value=OPERATOR_USER),
+        ]
     return env
 
 
@@ -37,7 +49,7 @@ class SqlClientArgs:
 
 
 class SqlClient(pulumi.ComponentResource):
-    """A long-running pod with the cockroach binary and, under TLS, root's client certificate."""
+    """A long-running pod with the cockroach binary and, under TLS, the operator's certificate."""
 
     pod_name: pulumi.Output[str]
 
@@ -45,7 +57,7 @@ class SqlClient(pulumi.ComponentResource):
         self, name: str, args: SqlClientArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("openalgo:cockroachdb:Client", name, None, opts)
-        mounts, volumes = root_client_volumes(args.tls)
+        mounts, volumes = client_volumes(args.tls, OPERATOR_CLIENT_CERTS_SECRET)
         pod = k8s.core.v1.Pod(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -22,7 +22,6 @@ from rules.names import (
     HTTP_PORT,
     NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
-    ROOT_CLIENT_CERTS_SECRET,
     RUN_AS_USER,
     SERVICE_ACCOUNT,
     SQL_PORT,
@@ -135,17 +134,18 @@ def tmp_volume() -> k8s.core.v1.VolumeArgs:
     )
 
 
-def root_client_volumes(
-    tls: bool,
+def client_volumes(
+    tls: bool, certificates_secret: str
 ) -> tuple[list[k8s.core.v1.VolumeMountArgs], list[k8s.core.v1.VolumeArgs]]:
-    """Scratch space, and root's client certificate where ``cockroach`` looks for it under TLS."""
+    """Scratch space, and a SQL user's client certificate (the Secret
+    ``certificates_secret``) where ``cockroach`` looks for it under TLS."""
     mounts = [k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP_DIR)]
     volumes = [tmp_volume()]
     if tls:
         mounts.append(
             k8s.core.v1.VolumeMountArgs(name=CERTS_VOLUME, mount_path=CERTS_DIR, read_only=True)
         )
-        volumes.append(secret_volume(CERTS_VOLUME, ROOT_CLIENT_CERTS_SECRET))
+        volumes.append(secret_volume(CERTS_VOLUME, certificates_secret))
     return mounts, volumes
 
 
@@ -301,6 +301,9 @@ class CockroachCluster(pulumi.ComponentResource):
                     name="COCKROACH_CHANNEL",
                     value="kubernetes-secure" if config.tls else "kubernetes-insecure",
                 ),
+                # As the official chart: transparent huge pages make the Go runtime's memory
+                # use and pause times erratic, which shows up as tail latency under load.
+                k8s.core.v1.EnvVarArgs(name="GODEBUG", value="disablethp=1"),
             ],
             ports=[
                 k8s.core.v1.ContainerPortArgs(name="grpc", container_port=SQL_PORT, protocol="TCP"),

@@ -13,9 +13,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cluster import (
+    client_volumes,
     restricted_container_security,
     restricted_pod_security,
-    root_client_volumes,
 )
 from rules.names import (
     CERTS_DIR,
@@ -23,6 +23,7 @@ from rules.names import (
     COCKROACH_BINARY,
     HEADLESS_SERVICE,
     INIT_JOB,
+    ROOT_CLIENT_CERTS_SECRET,
     SQL_PORT,
     STATEFULSET,
     standard_labels,
@@ -75,7 +76,7 @@ class ClusterInit(pulumi.ComponentResource):
     ) -> None:
         super().__init__("openalgo:cockroachdb:Init", name, None, opts)
         host = pod_fqdn(STATEFULSET, 0, HEADLESS_SERVICE, args.namespace_name, args.cluster_domain)
-        mounts, volumes = root_client_volumes(args.tls)
+        mounts, volumes = client_volumes(args.tls, ROOT_CLIENT_CERTS_SECRET)
         labels = standard_labels("init", name="cockroachdb-init") | {CLIENT_ROLE_LABEL: "true"}
         job = k8s.batch.v1.Job(
             name,

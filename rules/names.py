@@ -16,6 +16,8 @@ CLIENT_POD = "cockroachdb-client"
 NODE_CERTS_SECRET = "cockroachdb-node-certs"
 ROOT_CLIENT_CERTS_SECRET = "cockroachdb-client-root"
 APP_CLIENT_CERTS_SECRET = "cockroachdb-client-openalgo"
+OPERATOR_CLIENT_CERTS_SECRET = "cockroachdb-client-operator"
+"""What the standing client pod carries instead of root's certificate."""
 CA_SECRET = "cockroachdb-ca"
 """The CA certificate alone, for readers such as Prometheus that must not see any key."""
 DATA_VOLUME = "datadir"
@@ -35,6 +37,9 @@ TMP_DIR = "/tmp"
 DATABASE = "openalgo"
 APP_USER = "openalgo"
 ROOT_USER = "root"
+OPERATOR_USER = "openalgo_operator"
+"""The SQL role of the client pod's shell: reads the trading tables and the cluster's state,
+changes nothing (created by sql/migrations/0009_operator_role.crdb.sql)."""
 
 RUN_AS_USER = 1000
 """Non-root uid the cockroach image runs as under the restricted Pod Security profile."""

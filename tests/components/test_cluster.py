@@ -117,6 +117,10 @@ def test_gomaxprocs_matches_the_cpu_request(prod: RenderedStack, dev: RenderedSt
     assert gomaxprocs(dev) == "1"
 
 
+def test_transparent_huge_pages_are_off_for_the_go_runtime(prod: RenderedStack) -> None:
+    assert {"name": "GODEBUG", "value": "disablethp=1"} in container(prod)["env"]
+
+
 def test_readiness_probe_asks_for_sql_readiness_over_https_under_tls(prod: RenderedStack) -> None:
     probe = container(prod)["readinessProbe"]["httpGet"]
     assert (probe["path"], probe["port"], probe["scheme"]) == ("/health?ready=1", "http", "HTTPS")

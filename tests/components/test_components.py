@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from repo import MIGRATIONS_DIR
 from stack_harness import RenderedStack, run_stack_file
 
 from components.init_job import ALREADY_INITIALIZED, init_script
+from rules.names import OPERATOR_USER
 
 HOURS_PER_DAY = 24
 
@@ -82,6 +84,16 @@ def test_client_secrets_hold_the_files_cockroach_sql_expects(prod: RenderedStack
         "client.openalgo.crt",
         "client.openalgo.key",
     }
+    assert secret_files(prod, "cockroachdb-client-operator") == {
+        "ca.crt",
+        "client.openalgo_operator.crt",
+        "client.openalgo_operator.key",
+    }
+
+
+def test_operator_certificate_is_for_the_operator_role(prod: RenderedStack) -> None:
+    request = prod.one("tls:index/certRequest:CertRequest", "certificates-client-operator-csr")
+    assert request.inputs["subject"]["commonName"] == OPERATOR_USER
 
 
 def test_node_certificate_is_for_user_node_with_every_service_name(prod: RenderedStack) -> None:
@@ -203,12 +215,49 @@ def test_client_pod_keeps_the_original_name(prod: RenderedStack) -> None:
     assert client(prod)["metadata"]["name"] == "cockroachdb-client"
 
 
-def test_client_pod_mounts_root_certificates_where_cockroach_sql_looks(prod: RenderedStack) -> None:
+def test_client_pod_mounts_certificates_where_cockroach_sql_looks(prod: RenderedStack) -> None:
     [container] = client(prod)["spec"]["containers"]
     assert {"name": "COCKROACH_CERTS_DIR", "value": "/cockroach/cockroach-certs"} in container[
         "env"
     ]
     assert any(m["mountPath"] == "/cockroach/cockroach-certs" for m in container["volumeMounts"])
+
+
+def test_client_pod_carries_the_operator_certificate_and_never_roots(prod: RenderedStack) -> None:
+    secrets = [v["secret"]["secretName"] for v in client(prod)["spec"]["volumes"] if "secret" in v]
+    assert secrets == ["cockroachdb-client-operator"]
+
+
+def test_client_pod_shell_signs_in_as_the_operator_without_a_flag(prod: RenderedStack) -> None:
+    [container] = client(prod)["spec"]["containers"]
+    assert {"name": "COCKROACH_USER", "value": OPERATOR_USER} in container["env"]
+
+
+def test_insecure_client_pod_mounts_no_certificate(dev: RenderedStack) -> None:
+    assert not [v for v in client(dev)["spec"]["volumes"] if "secret" in v]
+
+
+def operator_statements() -> list[str]:
+    text = (MIGRATIONS_DIR / "0009_operator_role.crdb.sql").read_text()
+    code = " ".join(line for line in text.splitlines() if not line.startswith("--"))
+    return [" ".join(part.split()) for part in code.split(";") if part.strip()]
+
+
+def test_operator_role_is_the_one_the_client_pod_signs_in_as() -> None:
+    assert operator_statements()[0] == f"CREATE ROLE IF NOT EXISTS {OPERATOR_USER} WITH LOGIN"
+
+
+def test_operator_role_may_only_read() -> None:
+    granted = {
+        statement.split(" ON ")[0].split(" TO ")[0]
+        for statement in operator_statements()
+        if "GRANT" in statement
+    }
+    assert granted == {
+        "GRANT SELECT",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT",
+        "GRANT SYSTEM VIEWACTIVITY, VIEWCLUSTERMETADATA, VIEWCLUSTERSETTING",
+    }
 
 
 def test_client_pod_is_optional() -> None:

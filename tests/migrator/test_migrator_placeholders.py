@@ -28,7 +28,8 @@ DSN = "postgresql://root@db.example:26257/defaultdb"
 
 def test_rendered_for_openalgo_the_checksums_are_those_existing_stacks_recorded() -> None:
     migrations = load_migrations(REAL_MIGRATIONS, app_user="openalgo")
-    assert {m.id: m.checksum for m in migrations} == CHECKSUMS_BEFORE_PLACEHOLDERS
+    recorded = {m.id: m.checksum for m in migrations if m.id in CHECKSUMS_BEFORE_PLACEHOLDERS}
+    assert recorded == CHECKSUMS_BEFORE_PLACEHOLDERS
 
 
 def test_grants_name_the_app_user_they_are_rendered_for() -> None:

@@ -516,7 +516,7 @@ class ScaleChange:
 
 
 @pytest.fixture(scope="module")
-def scale_change(added_migration: AddedMigration, local: Local) -> Iterator[ScaleChange]:
+def scale_change(added_migration: AddedMigration, local: Local) -> ScaleChange:
     """Previews of 4 -> 5 nodes and of 4 -> 3 without decommissioning; nothing is applied."""
     stack = local.stack.stack
     current = stack.get_config("openalgo:replicas").value
@@ -526,9 +526,9 @@ def scale_change(added_migration: AddedMigration, local: Local) -> Iterator[Scal
         stack.set_config("openalgo:replicas", auto.ConfigValue("3"))
         with pytest.raises(auto.errors.CommandError) as refused:
             preview(stack)
-        yield ScaleChange(scale_up, str(refused.value))
     finally:
         stack.set_config("openalgo:replicas", auto.ConfigValue(current))
+    return ScaleChange(scale_up, str(refused.value))
 
 
 def test_preview_of_a_scale_up_updates_the_statefulset_and_the_guard(
@@ -545,6 +545,63 @@ def test_preview_of_a_scale_down_before_decommissioning_fails_naming_the_pod(
 ) -> None:
     assert "removes cockroachdb-3, which are not decommissioned" in scale_change.scale_down_error
     assert "python -m operations decommission 3" in scale_change.scale_down_error
+
+
+UPGRADED_IMAGE = "cockroachdb/cockroach:v25.3.1"
+ROLLBACK_IMAGE = "cockroachdb/cockroach:v25.2.8"
+GUARD_TYPE = "pulumi-python:dynamic/openalgo:ClusterGuard"
+FINALIZE_KEY = "openalgo:upgrade.finalize"
+
+
+@dataclass(frozen=True)
+class Rollback:
+    upgrade: Update
+    rollback: Preview
+    finalized_error: str
+    patch_error: str
+
+
+@pytest.fixture(scope="module")
+def rollback(added_migration: AddedMigration, local: Local) -> Rollback:
+    """An upgrade to 25.3 applied, then previews going back: to 25.2 before finalization, to
+    25.2 with finalization, and to an earlier 25.3 patch. The stack stays on 25.3."""
+    stack = local.stack.stack
+    stack.set_config("openalgo:image", auto.ConfigValue(UPGRADED_IMAGE))
+    upgrade = local.up()
+    try:
+        stack.set_config("openalgo:image", auto.ConfigValue(ROLLBACK_IMAGE))
+        planned = preview(stack, diff=True)
+        stack.set_config(FINALIZE_KEY, auto.ConfigValue("true"), path=True)
+        with pytest.raises(auto.errors.CommandError) as finalized:
+            preview(stack)
+        stack.set_config(FINALIZE_KEY, auto.ConfigValue("false"), path=True)
+        stack.set_config("openalgo:image", auto.ConfigValue("cockroachdb/cockroach:v25.3.0"))
+        with pytest.raises(auto.errors.CommandError) as patch:
+            preview(stack)
+    finally:
+        stack.set_config(FINALIZE_KEY, auto.ConfigValue("false"), path=True)
+        stack.set_config("openalgo:image", auto.ConfigValue(UPGRADED_IMAGE))
+    return Rollback(upgrade, planned, str(finalized.value), str(patch.value))
+
+
+def test_preview_of_a_rollback_before_finalization_updates_the_pods_in_place(
+    rollback: Rollback,
+) -> None:
+    changed = {(step.op, step.type) for step in rollback.rollback.changes()}
+    assert ("update", "kubernetes:apps/v1:StatefulSet") in changed
+    assert ("update", GUARD_TYPE) in changed
+    assert {kind for op, kind in changed if op != "update"} <= {"kubernetes:core/v1:Pod"}, changed
+
+
+def test_preview_of_a_rollback_after_finalization_fails_saying_to_restore(
+    rollback: Rollback,
+) -> None:
+    assert "the upgrade to 25.3 is finalized" in rollback.finalized_error
+    assert "Restore from a backup instead" in rollback.finalized_error
+
+
+def test_preview_of_a_patch_downgrade_fails(rollback: Rollback) -> None:
+    assert "v25.3.1 -> v25.3.0 is a patch downgrade" in rollback.patch_error
 
 
 def test_refresh_finds_no_drift(refreshed: Refresh) -> None:
@@ -569,7 +626,7 @@ def test_exported_state_holds_no_plaintext_secret(
     password = urlsplit(first_up.outputs["appConnectionString"]).password
     keys = pem_bodies(rendered)
     assert password
-    assert len(keys) == 3
+    assert len(keys) == 4, "node, root, openalgo and operator keys"
     leaked = [
         label
         for label, value in [

@@ -47,7 +47,7 @@ def test_dev_declares_the_original_objects_without_certificates_or_policy(
 
 
 def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack) -> None:
-    """Secrets: node, root, app, CA; in OpenAlgo's namespace its URLs and the CA."""
+    """Secrets: node, root, app, operator, CA; in OpenAlgo's namespace its URLs and the CA."""
     assert kinds(prod) == Counter(
         {
             "Namespace": 2,
@@ -57,7 +57,7 @@ def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack)
             "StatefulSet": 1,
             "Job": 1,
             "Pod": 1,
-            "Secret": 6,
+            "Secret": 7,
             "NetworkPolicy": 2,
             "ConfigMap": 1,
             "ServiceMonitor": 1,

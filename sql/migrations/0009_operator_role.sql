@@ -1,0 +1,4 @@
+-- The operator role `openalgo_operator` of the cockroachdb-client pod's shell is
+-- created and granted in the CockroachDB companion of this file: it signs in with
+-- a client certificate, which only the CockroachDB cluster issues and checks.
+-- PostgreSQL gets no such role.
