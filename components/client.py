@@ -15,9 +15,11 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import (
     client_volumes,
+    pod_scheduling,
     restricted_container_security,
     restricted_pod_security,
 )
+from rules.config import Scheduling
 from rules.names import (
     CERTS_DIR,
     CLIENT_POD,
@@ -46,6 +48,7 @@ class SqlClientArgs:
     namespace: pulumi.Input[str]
     image: str
     tls: bool
+    scheduling: Scheduling
 
 
 class SqlClient(pulumi.ComponentResource):
@@ -69,6 +72,7 @@ class SqlClient(pulumi.ComponentResource):
                 automount_service_account_token=False,
                 termination_grace_period_seconds=5,
                 security_context=restricted_pod_security(),
+                **pod_scheduling(args.scheduling),
                 containers=[
                     k8s.core.v1.ContainerArgs(
                         name="cockroachdb-client",

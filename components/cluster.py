@@ -7,11 +7,12 @@ from the memory limit and every security knob of the restricted Pod Security pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rules.config import StackConfig
+from rules.config import Scheduling, StackConfig
 from rules.names import (
     CERTS_DIR,
     COCKROACH_BINARY,
@@ -116,6 +117,25 @@ def restricted_pod_security() -> k8s.core.v1.PodSecurityContextArgs:
         fs_group_change_policy="OnRootMismatch",
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
+
+
+def pod_scheduling(scheduling: Scheduling) -> dict[str, Any]:
+    """Pod spec fields that keep a database pod on the nodes the stack reserves for it."""
+    tolerations = [
+        k8s.core.v1.TolerationArgs(
+            key=toleration.key,
+            operator=toleration.operator,
+            value=toleration.value,
+            effect=toleration.effect,
+            toleration_seconds=toleration.toleration_seconds,
+        )
+        for toleration in scheduling.tolerations
+    ]
+    return {
+        "priority_class_name": scheduling.priority_class_name,
+        "node_selector": dict(scheduling.node_selector) or None,
+        "tolerations": tolerations or None,
+    }
 
 
 def secret_volume(name: str, secret: str) -> k8s.core.v1.VolumeArgs:
@@ -325,6 +345,7 @@ class CockroachCluster(pulumi.ComponentResource):
             automount_service_account_token=False,
             termination_grace_period_seconds=config.termination_grace_period_seconds,
             security_context=restricted_pod_security(),
+            **pod_scheduling(config.scheduling),
             affinity=k8s.core.v1.AffinityArgs(
                 pod_anti_affinity=k8s.core.v1.PodAntiAffinityArgs(
                     preferred_during_scheduling_ignored_during_execution=[

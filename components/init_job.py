@@ -14,9 +14,11 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import (
     client_volumes,
+    pod_scheduling,
     restricted_container_security,
     restricted_pod_security,
 )
+from rules.config import Scheduling
 from rules.names import (
     CERTS_DIR,
     CLIENT_ROLE_LABEL,
@@ -64,6 +66,7 @@ class ClusterInitArgs:
     cluster_domain: str
     image: str
     tls: bool
+    scheduling: Scheduling
 
 
 class ClusterInit(pulumi.ComponentResource):
@@ -95,6 +98,7 @@ class ClusterInit(pulumi.ComponentResource):
                         restart_policy="OnFailure",
                         automount_service_account_token=False,
                         security_context=restricted_pod_security(),
+                        **pod_scheduling(args.scheduling),
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="init",

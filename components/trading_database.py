@@ -172,6 +172,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 cluster_domain=config.cluster_domain,
                 image=config.image,
                 tls=config.tls,
+                scheduling=config.scheduling,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
@@ -189,7 +190,12 @@ class TradingDatabase(pulumi.ComponentResource):
         if config.client_pod:
             SqlClient(
                 "client",
-                SqlClientArgs(namespace=namespace.name, image=config.image, tls=config.tls),
+                SqlClientArgs(
+                    namespace=namespace.name,
+                    image=config.image,
+                    tls=config.tls,
+                    scheduling=config.scheduling,
+                ),
                 opts=after_certificates,
             )
 

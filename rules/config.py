@@ -59,6 +59,8 @@ from rules.config_rules import (
     dns_subdomain_refusal,
     image_refusal,
     image_version,
+    label_key_refusal,
+    label_value_refusal,
     labels_refusal,
     monitoring_labels_refusal,
     name_refusal,
@@ -136,7 +138,7 @@ class _Section(BaseModel):
             return read_bool(value)
         ints = [rule for rule in field.metadata if isinstance(rule, IntRange)]
         quantities = [rule for rule in field.metadata if isinstance(rule, QuantityRange)]
-        if annotation is int:
+        if annotation is int or (annotation == int | None and value is not None):
             return read_int(value, next(iter(ints), None))
         if quantities:
             return read_quantity(value, quantities[0])
@@ -478,6 +480,71 @@ class App(_Section):
             )
 
 
+class Toleration(_Section):
+    """A taint of the nodes reserved for the database that its pods tolerate, as Kubernetes
+    writes it."""
+
+    key: Annotated[
+        str | None,
+        Format(label_key_refusal, "taint key"),
+        Field(description="unset: every key (operator `Exists` only)"),
+    ] = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: Annotated[
+        str | None, Format(label_value_refusal, "taint value"), Field(description="`Equal` only")
+    ] = None
+    effect: Annotated[
+        Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None,
+        Field(description="unset: every effect"),
+    ] = None
+    toleration_seconds: Annotated[
+        int | None,
+        IntRange(0, 86400, "how long a pod stays on a node tainted NoExecute"),
+        Field(description="`NoExecute` only"),
+    ] = None
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        yield Check(
+            "key",
+            self.key is not None or self.operator == "Exists",
+            self.key,
+            "a taint key with operator Equal (only Exists may leave it unset, tolerating all)",
+            uses=("operator",),
+        )
+        yield Check(
+            "value",
+            self.value is None or self.operator == "Equal",
+            self.value,
+            "no value with operator Exists (it matches the key whatever its value)",
+            uses=("operator",),
+        )
+        yield Check(
+            "tolerationSeconds",
+            self.toleration_seconds is None or self.effect == "NoExecute",
+            self.toleration_seconds,
+            "only with effect NoExecute (other taints never evict a running pod)",
+            uses=("effect",),
+        )
+
+
+class Scheduling(_Section):
+    """Where the database's pods may run: the Helm chart's priority class, node selector and
+    tolerations, applied to the CockroachDB nodes, the init job and the client pod alike."""
+
+    priority_class_name: Annotated[
+        str | None,
+        Format(dns_subdomain_refusal, "PriorityClass name"),
+        Field(description="must exist in the cluster"),
+    ] = None
+    node_selector: Annotated[dict[str, str], _LABELS] = Field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+
+    def checks(self, facts: Facts) -> Iterator[Check]:
+        for index, toleration in enumerate(self.tolerations):
+            for check in toleration.checks(facts):
+                yield _within(f"tolerations.{index}", check)
+
+
 class Upgrade(_Section):
     """``finalize: false`` keeps an upgrade reversible (cluster.preserve_downgrade_option)."""
 
@@ -593,6 +660,7 @@ class StackConfig(_Section):
     ] = None
     upgrade: Upgrade = Upgrade()
     scaling: Scaling = Scaling()
+    scheduling: Scheduling = Scheduling()
     app: App = App()
 
     _facts: Facts = PrivateAttr()

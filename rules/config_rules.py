@@ -75,7 +75,7 @@ class IntRange(FieldRule):
         return f"{self.low} to {self.high}"
 
     def refusal(self, value: Any) -> str | None:
-        if self.low <= value <= self.high:
+        if value is None or self.low <= value <= self.high:
             return None
         return f"an integer from {self.low} to {self.high}" + (f" ({self.why})" * bool(self.why))
 

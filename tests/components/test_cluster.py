@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import kubernetes_validate
+import pytest
 from stack_harness import RenderedStack, run_stack_file
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -233,3 +235,67 @@ def test_renewed_certificates_roll_the_nodes_one_at_a_time(prod: RenderedStack) 
 
 def test_insecure_nodes_carry_no_certificate_annotation(dev: RenderedStack) -> None:
     assert "annotations" not in statefulset(dev)["spec"]["template"]["metadata"]
+
+
+# Scheduling
+
+SCHEDULING = {
+    "priorityClassName": "trading-critical",
+    "nodeSelector": {"node-pool": "database"},
+    "tolerations": [
+        {"key": "dedicated", "value": "database", "effect": "NoSchedule"},
+        {
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": "60",
+        },
+    ],
+}
+POD_SPEC_PATHS = {
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+
+
+@pytest.fixture(scope="module")
+def scheduled() -> RenderedStack:
+    return run_stack_file("prod", scheduling=SCHEDULING)
+
+
+def pod_spec(stack: RenderedStack, kind: str) -> dict[str, Any]:
+    spec: dict[str, Any] = stack.one(kind).manifest()
+    for step in POD_SPEC_PATHS[kind]:
+        spec = spec[step]
+    return spec
+
+
+@pytest.mark.parametrize("kind", sorted(POD_SPEC_PATHS))
+def test_every_database_pod_gets_the_configured_placement(
+    scheduled: RenderedStack, kind: str
+) -> None:
+    spec = pod_spec(scheduled, kind)
+    assert spec["priorityClassName"] == "trading-critical"
+    assert spec["nodeSelector"] == {"node-pool": "database"}
+    assert spec["tolerations"] == [
+        {"key": "dedicated", "operator": "Equal", "value": "database", "effect": "NoSchedule"},
+        {
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": 60,
+        },
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(POD_SPEC_PATHS))
+def test_pods_carry_no_placement_unless_configured(prod: RenderedStack, kind: str) -> None:
+    spec = pod_spec(prod, kind)
+    assert not {"priorityClassName", "nodeSelector", "tolerations"} & set(spec)
+
+
+@pytest.mark.parametrize("version", ["1.30.0", "1.33.0"])
+def test_placed_pods_are_strictly_valid(scheduled: RenderedStack, version: str) -> None:
+    for kind in POD_SPEC_PATHS:
+        kubernetes_validate.validate(scheduled.one(kind).manifest(), version, strict=True)

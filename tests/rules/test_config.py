@@ -770,3 +770,70 @@ def test_a_shape_error_is_blamed_instead_of_a_key_that_depends_on_it() -> None:
     assert found == [
         "openalgo:replicas = 'five': an integer written with the digits 0-9, from 1 to 100"
     ]
+
+
+# Scheduling
+
+
+def test_scheduling_is_empty_unless_configured() -> None:
+    scheduling = load("prod").scheduling
+    assert (scheduling.priority_class_name, scheduling.node_selector, scheduling.tolerations) == (
+        None,
+        {},
+        (),
+    )
+
+
+def test_priority_class_must_be_a_kubernetes_name() -> None:
+    assert problems(scheduling={"priorityClassName": "Trading_Critical"}) == [
+        "openalgo:scheduling.priorityClassName = 'Trading_Critical': a DNS-1123 subdomain: "
+        "lower-case labels joined by '.', at most 253 characters"
+    ]
+
+
+def test_node_selector_follows_label_rules() -> None:
+    [found] = problems(scheduling={"nodeSelector": {"pool": "db nodes"}})
+    assert found.startswith("openalgo:scheduling.nodeSelector = ")
+    assert "a label value must be empty or 1-63 letters" in found
+
+
+def test_toleration_operator_is_equal_or_exists() -> None:
+    found = problems(scheduling={"tolerations": [{"key": "dedicated", "operator": "In"}]})
+    assert found == [
+        "openalgo:scheduling.tolerations.0.operator = 'In': one of 'Equal' or 'Exists'"
+    ]
+
+
+def test_toleration_with_equal_needs_a_key() -> None:
+    assert problems(scheduling={"tolerations": [{"value": "db"}]}) == [
+        "openalgo:scheduling.tolerations.0.key = null: a taint key with operator Equal (only "
+        "Exists may leave it unset, tolerating all)"
+    ]
+
+
+def test_toleration_with_exists_takes_no_value() -> None:
+    found = problems(scheduling={"tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]})
+    assert found == [
+        "openalgo:scheduling.tolerations.0.value = 'v': no value with operator Exists (it "
+        "matches the key whatever its value)"
+    ]
+
+
+def test_toleration_seconds_only_with_no_execute() -> None:
+    tolerations = [{"key": "k", "value": "v", "effect": "NoSchedule", "tolerationSeconds": "30"}]
+    assert problems(scheduling={"tolerations": tolerations}) == [
+        "openalgo:scheduling.tolerations.0.tolerationSeconds = 30: only with effect NoExecute "
+        "(other taints never evict a running pod)"
+    ]
+
+
+def test_toleration_seconds_are_bounded() -> None:
+    tolerations = [{"key": "k", "effect": "NoExecute", "tolerationSeconds": "90000"}]
+    [found] = problems(scheduling={"tolerations": tolerations})
+    assert found.startswith("openalgo:scheduling.tolerations.0.tolerationSeconds = 90000: ")
+    assert "from 0 to 86400" in found
+
+
+def test_toleration_effect_is_a_kubernetes_taint_effect() -> None:
+    [found] = problems(scheduling={"tolerations": [{"key": "k", "effect": "Evict"}]})
+    assert found.startswith("openalgo:scheduling.tolerations.0.effect = 'Evict': one of ")

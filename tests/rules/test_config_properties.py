@@ -49,6 +49,17 @@ LABEL_KEYS = ["release", "team.example.com/owner", "app.kubernetes.io/name", "Ba
 LABEL_VALUES = ["kube-prometheus-stack", "", "x y", "a" * 64, "v1.2"]
 labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=2)
 peer = st.fixed_dictionaries({}, optional={"namespaceLabels": labels, "podLabels": labels})
+toleration = st.fixed_dictionaries(
+    {},
+    optional={
+        "key": st.sampled_from(["dedicated", "node.kubernetes.io/unreachable", "Bad Key"]),
+        "operator": st.sampled_from(["Equal", "Exists", "In"]),
+        "value": st.sampled_from(["database", "", "x y"]),
+        "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute", "Evict"]),
+        "tolerationSeconds": st.sampled_from(["0", "300", "86401", "-1"]),
+    },
+)
+TOLERATION_KEYS = ("key", "operator", "value", "effect", "tolerationSeconds")
 
 SAMPLES: dict[str, st.SearchStrategy[Any]] = {
     "namespace": st.sampled_from(
@@ -100,6 +111,11 @@ SAMPLES: dict[str, st.SearchStrategy[Any]] = {
         )
         for name in ("main", "logs", "latency", "health", "sandbox")
     },
+    "scheduling.priorityClassName": st.sampled_from(
+        ["trading-critical", "system-node-critical", "Critical_DB"]
+    ),
+    "scheduling.nodeSelector": labels,
+    "scheduling.tolerations": st.lists(toleration, max_size=2),
     "scaling.decommissioned": st.lists(
         st.integers(Scaling.ORDINALS.low, Scaling.ORDINALS.high + 20), max_size=2, unique=True
     ),
@@ -181,6 +197,7 @@ def user_keys() -> set[str]:
             "podLabels",
         )
     }
+    keys |= {f"scheduling.tolerations.{p}" for p in TOLERATION_KEYS}
     return keys | {"networkPolicy.sqlClients", "networkPolicy.metricsClients"}
 
 
