@@ -7,12 +7,21 @@ from the memory limit and every security knob of the restricted Pod Security pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from rules.config import Scheduling, StackConfig
+from components import locality
+from kube.pods import (
+    CERTS_VOLUME,
+    TMP_VOLUME,
+    pod_scheduling,
+    restricted_container_security,
+    restricted_pod_security,
+    secret_volume,
+    tmp_volume,
+)
+from rules.config import StackConfig
 from rules.names import (
     CERTS_DIR,
     COCKROACH_BINARY,
@@ -23,7 +32,6 @@ from rules.names import (
     HTTP_PORT,
     NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
-    RUN_AS_USER,
     SERVICE_ACCOUNT,
     SQL_PORT,
     STATEFULSET,
@@ -33,11 +41,7 @@ from rules.names import (
 )
 from rules.topology import gomaxprocs, join_addresses, memory_split, service_fqdn
 
-CERTS_VOLUME = "certs"
-TMP_VOLUME = "tmp"
 CERTIFICATES_ANNOTATION = "openalgo.io/certificates-sha256"
-SECRET_FILE_MODE = 0o440
-"""Group-readable through fsGroup; CockroachDB refuses keys readable by others."""
 
 
 def advertise_host(namespace: str, cluster_domain: str) -> str:
@@ -71,6 +75,11 @@ def cockroach_start_args(config: StackConfig) -> list[str]:
     ]
 
 
+def node_command(config: StackConfig) -> list[str]:
+    """What runs ``cockroach`` with its arguments: with locality, a shell reads it first."""
+    return locality.start_command() if config.locality.enabled else [COCKROACH_BINARY]
+
+
 def readiness_probe(tls: bool) -> k8s.core.v1.ProbeArgs:
     """Ready only when the node accepts SQL; over HTTPS when the cluster is secure."""
     return k8s.core.v1.ProbeArgs(
@@ -93,80 +102,6 @@ def liveness_probe(tls: bool) -> k8s.core.v1.ProbeArgs:
         period_seconds=10,
         failure_threshold=6,
     )
-
-
-def restricted_container_security() -> k8s.core.v1.SecurityContextArgs:
-    return k8s.core.v1.SecurityContextArgs(
-        allow_privilege_escalation=False,
-        privileged=False,
-        read_only_root_filesystem=True,
-        run_as_non_root=True,
-        run_as_user=RUN_AS_USER,
-        run_as_group=RUN_AS_USER,
-        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-    )
-
-
-def restricted_pod_security() -> k8s.core.v1.PodSecurityContextArgs:
-    return k8s.core.v1.PodSecurityContextArgs(
-        run_as_non_root=True,
-        run_as_user=RUN_AS_USER,
-        run_as_group=RUN_AS_USER,
-        fs_group=RUN_AS_USER,
-        fs_group_change_policy="OnRootMismatch",
-        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-    )
-
-
-def pod_scheduling(scheduling: Scheduling) -> dict[str, Any]:
-    """Pod spec fields that keep a database pod on the nodes the stack reserves for it."""
-    tolerations = [
-        k8s.core.v1.TolerationArgs(
-            key=toleration.key,
-            operator=toleration.operator,
-            value=toleration.value,
-            effect=toleration.effect,
-            toleration_seconds=toleration.toleration_seconds,
-        )
-        for toleration in scheduling.tolerations
-    ]
-    return {
-        "priority_class_name": scheduling.priority_class_name,
-        "node_selector": dict(scheduling.node_selector) or None,
-        "tolerations": tolerations or None,
-    }
-
-
-def secret_volume(name: str, secret: str) -> k8s.core.v1.VolumeArgs:
-    return k8s.core.v1.VolumeArgs(
-        name=name,
-        secret=k8s.core.v1.SecretVolumeSourceArgs(
-            secret_name=secret, default_mode=SECRET_FILE_MODE
-        ),
-    )
-
-
-def tmp_volume() -> k8s.core.v1.VolumeArgs:
-    """Scratch space for a read-only root filesystem."""
-    return k8s.core.v1.VolumeArgs(
-        name=TMP_VOLUME, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")
-    )
-
-
-def client_volumes(
-    tls: bool, certificates_secret: str
-) -> tuple[list[k8s.core.v1.VolumeMountArgs], list[k8s.core.v1.VolumeArgs]]:
-    """Scratch space, and a SQL user's client certificate (the Secret
-    ``certificates_secret``) where ``cockroach`` looks for it under TLS."""
-    mounts = [k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP_DIR)]
-    volumes = [tmp_volume()]
-    if tls:
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name=CERTS_VOLUME, mount_path=CERTS_DIR, read_only=True)
-        )
-        volumes.append(secret_volume(CERTS_VOLUME, certificates_secret))
-    return mounts, volumes
 
 
 @dataclass(frozen=True)
@@ -295,6 +230,9 @@ class CockroachCluster(pulumi.ComponentResource):
         mounts = [k8s.core.v1.VolumeMountArgs(name=DATA_VOLUME, mount_path=DATA_DIR)]
         mounts.append(k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP_DIR))
         volumes = [tmp_volume()]
+        if config.locality.enabled:
+            mounts.append(locality.mount())
+            volumes += locality.volumes()
         if config.tls:
             mounts.append(
                 k8s.core.v1.VolumeMountArgs(name=CERTS_VOLUME, mount_path=CERTS_DIR, read_only=True)
@@ -304,7 +242,7 @@ class CockroachCluster(pulumi.ComponentResource):
             name="cockroachdb",
             image=config.image,
             image_pull_policy="IfNotPresent",
-            command=[COCKROACH_BINARY],
+            command=node_command(config),
             args=cockroach_start_args(config),
             env=[
                 k8s.core.v1.EnvVarArgs(
@@ -369,6 +307,9 @@ class CockroachCluster(pulumi.ComponentResource):
                     label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels()),
                 )
             ],
+            init_containers=(
+                [locality.init_container(config.locality)] if config.locality.enabled else None
+            ),
             containers=[container],
             volumes=volumes,
         )

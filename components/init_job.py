@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import (
+from kube.pods import (
     client_volumes,
     pod_scheduling,
     restricted_container_security,

@@ -12,6 +12,7 @@ from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.cluster_rollout import ClusterRollout, ClusterRolloutArgs
 from components.init_job import ClusterInit, ClusterInitArgs
+from components.locality import NodeReader, NodeReaderArgs
 from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
 from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
@@ -151,6 +152,15 @@ class TradingDatabase(pulumi.ComponentResource):
         )
         self.admin = self._admin_access(config)
         self.guard = self._guard(config)
+        before_nodes: list[pulumi.Resource] = [self.guard]
+        if config.locality.enabled:
+            before_nodes.append(
+                NodeReader(
+                    "node-reader",
+                    NodeReaderArgs(namespace=namespace.name, namespace_name=config.namespace),
+                    opts=child,
+                )
+            )
         cluster = CockroachCluster(
             "cluster",
             CockroachClusterArgs(
@@ -161,7 +171,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(
-                after_certificates, pulumi.ResourceOptions(depends_on=[self.guard])
+                after_certificates, pulumi.ResourceOptions(depends_on=before_nodes)
             ),
         )
         self.init = ClusterInit(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -480,6 +481,51 @@ class App(_Section):
             )
 
 
+_TIER = re.compile(r"^([a-z][a-z0-9_-]{0,62})=([A-Za-z0-9][A-Za-z0-9_.-]{0,62})$")
+LOCALITY_IMAGE = "python:3.12.8-alpine3.21"
+LOCALITY_FROM_NODES = ("region", "zone")
+
+
+def tiers_refusal(tiers: tuple[str, ...]) -> str | None:
+    for tier in tiers:
+        match = _TIER.fullmatch(tier)
+        if match is None:
+            return (
+                f"{tier!r}: a tier is key=value, the key lower-case letters, digits, '-' or '_', "
+                "the value letters, digits, '-', '_' or '.', without ',' or '='"
+            )
+        if match.group(1) in LOCALITY_FROM_NODES:
+            return f"{tier!r}: region and zone come from the node's topology labels"
+    keys = [tier.partition("=")[0] for tier in tiers]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        return f"each key once (repeated: {', '.join(duplicates)})"
+    return None
+
+
+def container_image_refusal(value: str) -> str | None:
+    if value and value.strip() == value and " " not in value and ":" in value.rsplit("/", 1)[-1]:
+        return None
+    return "an image reference with a pinned tag (name:tag, optionally @sha256:...)"
+
+
+class Locality(_Section):
+    """Where each node runs, as CockroachDB spreads replicas by it: region and zone from the
+    Kubernetes node's topology labels, read by an init container, after fixed broader tiers."""
+
+    enabled: Annotated[bool, Field(description="`--locality` on every node")] = True
+    tiers: Annotated[
+        tuple[str, ...],
+        Format(tiers_refusal, "`key=value` tiers"),
+        Field(description="before region and zone, e.g. `cloud=gcp`"),
+    ] = ()
+    image: Annotated[
+        str,
+        Format(container_image_refusal, "image with a pinned tag"),
+        Field(description="runs the init step: any image with `python3`"),
+    ] = LOCALITY_IMAGE
+
+
 class Toleration(_Section):
     """A taint of the nodes reserved for the database that its pods tolerate, as Kubernetes
     writes it."""
@@ -661,6 +707,7 @@ class StackConfig(_Section):
     upgrade: Upgrade = Upgrade()
     scaling: Scaling = Scaling()
     scheduling: Scheduling = Scheduling()
+    locality: Locality = Locality()
     app: App = App()
 
     _facts: Facts = PrivateAttr()

@@ -19,18 +19,23 @@ whose pods never become ready.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from conftest import private_engine
 from control_plane import (
     NODES,
+    REGION,
     WALL_TIMES,
     ApiError,
     ClusterInfo,
@@ -45,6 +50,8 @@ from engine_env import (
     committed_config,
 )
 from pulumi import automation as auto
+
+from components.locality import locality_script
 
 pytestmark = [pytest.mark.e2e]
 
@@ -277,6 +284,81 @@ def dev_refreshed(dev_second_up: NoOp, dev_stack: auto.Stack) -> Run:
 
 def test_refresh_finds_no_drift_in_the_live_objects(dev_refreshed: Run) -> None:
     assert set(dev_refreshed.summary) == {"same"}
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    written: dict[str, str]
+    """What the init container's script wrote on each node, run with the service account's
+    token against this API server."""
+    allowed: dict[str, bool]
+    """What the API server lets the service account do (SubjectAccessReview)."""
+
+
+def may(kube: KubeClient, namespace: str, verb: str, resource: str) -> bool:
+    review = kube.create(
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": f"system:serviceaccount:{namespace}:{STATEFULSET}",
+                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"],
+                "resourceAttributes": {"verb": verb, "resource": resource, "namespace": namespace},
+            },
+        },
+    )
+    return bool(review["status"].get("allowed"))
+
+
+@pytest.fixture(scope="module")
+def node_read(
+    dev_first_up: Run,
+    kube: KubeClient,
+    cluster: ClusterInfo,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> NodeRead:
+    tmp_path = tmp_path_factory.mktemp("node-read")
+    token = kube.create(
+        f"/api/v1/namespaces/{DEV_NAMESPACE}/serviceaccounts/{STATEFULSET}/token",
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+    )["status"]["token"]
+    (tmp_path / "token").write_text(token)
+    shutil.copy(cluster.ca_file, tmp_path / "ca.crt")
+    address = urlsplit(cluster.url)
+    written = {}
+    for node in ("node-a1", "node-c1"):
+        output = tmp_path / f"{node}.locality"
+        subprocess.run(
+            [sys.executable, "-I", "-B", "-c", locality_script(("cloud=test",))],
+            env={
+                "KUBERNETES_SERVICE_HOST": str(address.hostname),
+                "KUBERNETES_SERVICE_PORT": str(address.port),
+                "NODE_NAME": node,
+                "TOKEN_DIR": str(tmp_path),
+                "LOCALITY_FILE": str(output),
+            },
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        written[node] = output.read_text()
+    allowed = {
+        f"{verb} {resource}": may(kube, DEV_NAMESPACE, verb, resource)
+        for verb, resource in (("get", "nodes"), ("list", "nodes"), ("get", "secrets"))
+    }
+    return NodeRead(written, allowed)
+
+
+def test_init_step_writes_the_locality_of_the_node_it_runs_on(node_read: NodeRead) -> None:
+    assert node_read.written == {
+        "node-a1": f"cloud=test,region={REGION},zone=zone-a",
+        "node-c1": f"cloud=test,region={REGION},zone=zone-c",
+    }
+
+
+def test_database_service_account_may_get_nodes_and_nothing_more(node_read: NodeRead) -> None:
+    assert node_read.allowed == {"get nodes": True, "list nodes": False, "get secrets": False}
 
 
 def test_namespace_refuses_a_pod_outside_the_restricted_profile(

@@ -30,10 +30,13 @@ def kinds(stack: RenderedStack) -> Counter[str]:
 def test_dev_declares_the_original_objects_without_certificates_or_policy(
     dev: RenderedStack,
 ) -> None:
-    """Plus OpenAlgo's namespace and the Secret with its database URLs."""
+    """Plus OpenAlgo's namespace and the Secret with its database URLs, and the node reader's
+    role and binding for the locality."""
     assert kinds(dev) == Counter(
         {
             "Namespace": 2,
+            "ClusterRole": 1,
+            "ClusterRoleBinding": 1,
             "Secret": 1,
             "ServiceAccount": 1,
             "Service": 2,
@@ -51,6 +54,8 @@ def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack)
     assert kinds(prod) == Counter(
         {
             "Namespace": 2,
+            "ClusterRole": 1,
+            "ClusterRoleBinding": 1,
             "ServiceAccount": 1,
             "Service": 2,
             "PodDisruptionBudget": 1,
@@ -88,6 +93,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:kubernetes:Namespace",
         "openalgo:cockroachdb:Certificates",
         "openalgo:cockroachdb:Cluster",
+        "openalgo:cockroachdb:NodeReader",
         "openalgo:cockroachdb:Init",
         "openalgo:cockroachdb:Client",
         "openalgo:kubernetes:NetworkPolicy",

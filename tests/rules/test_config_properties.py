@@ -111,6 +111,13 @@ SAMPLES: dict[str, st.SearchStrategy[Any]] = {
         )
         for name in ("main", "logs", "latency", "health", "sandbox")
     },
+    "locality.tiers": st.lists(
+        st.sampled_from(["cloud=gcp", "dc=east-1", "zone=a", "rack", "cloud=a,b", "cloud=aws"]),
+        max_size=2,
+    ),
+    "locality.image": st.sampled_from(
+        ["python:3.12.8-alpine3.21", "registry.local:5000/python:3.12", "python", " python:3"]
+    ),
     "scheduling.priorityClassName": st.sampled_from(
         ["trading-critical", "system-node-critical", "Critical_DB"]
     ),
