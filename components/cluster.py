@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import locality
+from components import locality, node_logging
 from kube.pods import (
     CERTS_VOLUME,
     TMP_VOLUME,
@@ -30,6 +30,7 @@ from rules.names import (
     DISRUPTION_BUDGET,
     HEADLESS_SERVICE,
     HTTP_PORT,
+    LOG_CONFIG_MAP,
     NODE_CERTS_SECRET,
     PUBLIC_SERVICE,
     SERVICE_ACCOUNT,
@@ -42,6 +43,8 @@ from rules.names import (
 from rules.topology import gomaxprocs, join_addresses, memory_split, service_fqdn
 
 CERTIFICATES_ANNOTATION = "openalgo.io/certificates-sha256"
+LOG_CONFIG_ANNOTATION = "openalgo.io/log-config-sha256"
+LOG_CONFIG_VOLUME = "log-config"
 
 
 def advertise_host(namespace: str, cluster_domain: str) -> str:
@@ -71,13 +74,20 @@ def cockroach_start_args(config: StackConfig) -> list[str]:
         f"--store=path={DATA_DIR}",
         split.cache_flag,
         split.max_sql_memory_flag,
-        "--logtostderr=INFO",
+        f"--log-config-file={node_logging.LOG_CONFIG_DIR}/{node_logging.LOG_CONFIG_FILE}",
     ]
 
 
 def node_command(config: StackConfig) -> list[str]:
     """What runs ``cockroach`` with its arguments: with locality, a shell reads it first."""
     return locality.start_command() if config.locality.enabled else [COCKROACH_BINARY]
+
+
+def log_config_volume() -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(
+        name=LOG_CONFIG_VOLUME,
+        config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=LOG_CONFIG_MAP),
+    )
 
 
 def readiness_probe(tls: bool) -> k8s.core.v1.ProbeArgs:
@@ -189,6 +199,12 @@ class CockroachCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        k8s.core.v1.ConfigMap(
+            f"{name}-log-config",
+            metadata=meta(LOG_CONFIG_MAP, "database"),
+            data={node_logging.LOG_CONFIG_FILE: node_logging.log_config_yaml()},
+            opts=child,
+        )
         statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -229,7 +245,12 @@ class CockroachCluster(pulumi.ComponentResource):
             limits["cpu"] = resources.cpu_limit
         mounts = [k8s.core.v1.VolumeMountArgs(name=DATA_VOLUME, mount_path=DATA_DIR)]
         mounts.append(k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP_DIR))
-        volumes = [tmp_volume()]
+        volumes = [tmp_volume(), log_config_volume()]
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(
+                name=LOG_CONFIG_VOLUME, mount_path=node_logging.LOG_CONFIG_DIR, read_only=True
+            )
+        )
         if config.locality.enabled:
             mounts.append(locality.mount())
             volumes += locality.volumes()
@@ -328,11 +349,14 @@ class CockroachCluster(pulumi.ComponentResource):
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     labels=standard_labels("database", config.version),
-                    annotations=(
-                        {CERTIFICATES_ANNOTATION: certificates_sha256}
-                        if certificates_sha256 is not None
-                        else None
-                    ),
+                    annotations={
+                        LOG_CONFIG_ANNOTATION: node_logging.log_config_sha256(),
+                        **(
+                            {CERTIFICATES_ANNOTATION: certificates_sha256}
+                            if certificates_sha256 is not None
+                            else {}
+                        ),
+                    },
                 ),
                 spec=pod,
             ),

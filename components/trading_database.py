@@ -11,6 +11,7 @@ from components.client import SqlClient, SqlClientArgs
 from components.cluster import CockroachCluster, CockroachClusterArgs
 from components.cluster_guard import ClusterGuard, ClusterGuardArgs
 from components.cluster_rollout import ClusterRollout, ClusterRolloutArgs
+from components.cluster_settings import ClusterSettings, ClusterSettingsArgs
 from components.init_job import ClusterInit, ClusterInitArgs
 from components.locality import NodeReader, NodeReaderArgs
 from components.monitoring import ClusterMonitoring, ClusterMonitoringArgs
@@ -232,6 +233,7 @@ class TradingDatabase(pulumi.ComponentResource):
             ).result
         self.schema = self._schema(config)
         self.backups = self._backups(config)
+        self.settings = self._settings(config)
         self.openalgo = self._openalgo(config)
         self.app_connection_string = pulumi.Output.secret(
             pulumi.Output.from_input(self.app_password).apply(
@@ -281,6 +283,36 @@ class TradingDatabase(pulumi.ComponentResource):
                 admin=self.admin,
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _settings(self, config: StackConfig) -> ClusterSettings | None:
+        """Licence, settings and SQL audit, once the schema's tables exist."""
+        if not (
+            config.cluster_settings
+            or config.license
+            or config.organization
+            or config.logging.sql_audit
+        ):
+            return None
+        if self.admin.dsn is None:
+            pulumi.log.warn(
+                "cluster settings, licence and SQL audit not applied: no database is reachable "
+                "(manifests only rendered); set openalgo:adminDsn to manage them",
+                resource=self,
+            )
+            return None
+        return ClusterSettings(
+            "settings",
+            ClusterSettingsArgs(
+                settings=config.cluster_settings,
+                organization=config.organization,
+                license=config.license,
+                sql_audit=config.logging.sql_audit,
+                admin=self.admin,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[r for r in (self.schema, self.init) if r is not None]
+            ),
         )
 
     def _backups(self, config: StackConfig) -> BackupSchedule | None:

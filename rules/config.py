@@ -74,12 +74,13 @@ from rules.config_rules import (
 from rules.cron import CronError, full_backup_period_days, schedule_refusal
 from rules.names import DATABASE
 from rules.quantities import QUANTITY_HELP, parse_quantity
+from rules.settings import SettingValue, setting_refusal
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
 """Other config namespaces this program's engine and providers read; any other is a typo."""
 DEFAULT_IMAGE = "cockroachdb/cockroach:v25.2.8"
-SECRET_KEYS = frozenset({"adminDsn", "backupDestination"})
+SECRET_KEYS = frozenset({"adminDsn", "backupDestination", "license"})
 MAX_REPLICAS = 100
 MIGRATION_FILES = "[0-9][0-9][0-9][0-9]_*.sql"
 
@@ -451,6 +452,29 @@ class AppDatabaseNames(_Section):
         }
 
 
+def license_refusal(value: str) -> str | None:
+    if value.startswith("crl-") and value.strip() == value and " " not in value:
+        return None
+    return "a CockroachDB licence key (crl-0-...), as issued, without spaces"
+
+
+def cluster_settings_refusal(settings: Mapping[str, Any]) -> str | None:
+    for name, value in settings.items():
+        refusal = setting_refusal(name, value)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+class Logging(_Section):
+    """What the nodes log besides operations on stderr (log.yaml in a ConfigMap)."""
+
+    sql_audit: Annotated[
+        bool,
+        Field(description="every read and write of the trading tables, to a file"),
+    ] = False
+
+
 class App(_Section):
     """OpenAlgo itself: its own databases, its role's connection limit, its credentials."""
 
@@ -709,6 +733,25 @@ class StackConfig(_Section):
     scheduling: Scheduling = Scheduling()
     locality: Locality = Locality()
     app: App = App()
+    license: Annotated[
+        str | None,
+        Format(license_refusal, "licence key"),
+        Field(description="secret; prod: required unless `licenseWaived`"),
+    ] = None
+    organization: Annotated[
+        str | None,
+        Format(name_refusal, "organization"),
+        Field(description="the licence's organization; with `license`"),
+    ] = None
+    license_waived: Annotated[
+        bool, Field(description="prod runs unlicensed, knowingly (throttled after the grace)")
+    ] = False
+    cluster_settings: Annotated[
+        dict[str, SettingValue],
+        Format(cluster_settings_refusal, "map of setting: value"),
+        Field(description="none the program sets itself"),
+    ] = Field(default_factory=dict)
+    logging: Logging = Logging()
 
     _facts: Facts = PrivateAttr()
 
@@ -814,6 +857,7 @@ class StackConfig(_Section):
                 "openalgo:backupDestination ...`)",
                 shown="(unset)",
             )
+        yield from self._license_checks(facts)
         decommissioned = self.scaling.decommissioned
         yield Check(
             "scaling.decommissioned",
@@ -823,6 +867,33 @@ class StackConfig(_Section):
             f"distinct ordinals >= replicas ({self.replicas}): a decommissioned node "
             "cannot stay in the StatefulSet",
             uses=("replicas",),
+        )
+
+    def _license_checks(self, facts: Facts) -> Iterator[Check]:
+        if self.license is not None:
+            yield Check(
+                "license",
+                f"{NAMESPACE}:license" in facts.secret_keys,
+                self.license,
+                "a secret: set it with `pulumi config set --secret openalgo:license ...`",
+            )
+            yield Check(
+                "organization",
+                self.organization is not None,
+                None,
+                "the organization the licence was issued to, whenever openalgo:license is set",
+                shown="(unset)",
+            )
+        yield Check(
+            "license",
+            self.license is not None or self.license_waived,
+            None,
+            "a licence in prod (`pulumi config set --secret openalgo:license crl-0-...` and "
+            "openalgo:organization), or openalgo:licenseWaived: true to run unlicensed, "
+            "knowing CockroachDB throttles an unlicensed cluster after its grace period",
+            uses=("licenseWaived",),
+            prod_only=True,
+            shown="(unset)",
         )
 
     def _production_checks(self, facts: Facts) -> Iterator[Check]:

@@ -11,6 +11,7 @@ HEADLESS_SERVICE = "cockroachdb"
 PUBLIC_SERVICE = "cockroachdb-public"
 SERVICE_ACCOUNT = "cockroachdb"
 DISRUPTION_BUDGET = "cockroachdb-budget"
+LOG_CONFIG_MAP = "cockroachdb-log-config"
 INIT_JOB = "cockroachdb-init"
 CLIENT_POD = "cockroachdb-client"
 NODE_CERTS_SECRET = "cockroachdb-node-certs"
@@ -35,6 +36,18 @@ TMP_DIR = "/tmp"
 """Inside the container, on an emptyDir: the root filesystem is read-only."""
 
 DATABASE = "openalgo"
+AUDITED_TABLES = (
+    "orders",
+    "trades",
+    "positions",
+    "position_history",
+    "strategies",
+    "risk_limits",
+    "daily_risk_metrics",
+    "audit_log",
+)
+"""The trading tables a compliance review reads the access of (openalgo:logging.sqlAudit);
+ticks, candles and signals are left out for their volume."""
 APP_USER = "openalgo"
 ROOT_USER = "root"
 OPERATOR_USER = "openalgo_operator"

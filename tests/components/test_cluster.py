@@ -8,6 +8,8 @@ import kubernetes_validate
 import pytest
 from stack_harness import RenderedStack, run_stack_file
 
+from components.cluster import CERTIFICATES_ANNOTATION
+
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 SERVICE = "kubernetes:core/v1:Service"
 
@@ -234,7 +236,8 @@ def test_renewed_certificates_roll_the_nodes_one_at_a_time(prod: RenderedStack) 
 
 
 def test_insecure_nodes_carry_no_certificate_annotation(dev: RenderedStack) -> None:
-    assert "annotations" not in statefulset(dev)["spec"]["template"]["metadata"]
+    annotations = statefulset(dev)["spec"]["template"]["metadata"]["annotations"]
+    assert CERTIFICATES_ANNOTATION not in annotations
 
 
 # Scheduling

@@ -6,11 +6,10 @@ at least proves the grammar of the bootstrap, history, lease and zone statements
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from cockroach_parser import read_reports, run_parser
+from cockroach_parser import read_reports, run_parser, with_server_placeholders
 from psycopg import sql
 
 from migrator import Dialect
@@ -49,22 +48,6 @@ from migrator.lease import (
 from migrator.scram import build_verifier
 
 pytestmark = pytest.mark.parser
-
-PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?s")
-
-
-def with_server_placeholders(query: str) -> str:
-    """psycopg's %s / %(name)s turned into the $n placeholders the server receives."""
-    names: dict[str, int] = {}
-    counter = iter(range(1, 100))
-
-    def number(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "%s":
-            return f"${next(counter)}"
-        return f"${names.setdefault(token, next(counter))}"
-
-    return PLACEHOLDER.sub(number, query)
 
 
 def text(statement: str | sql.Composable) -> str:

@@ -18,6 +18,7 @@ from components.backups import (
 )
 from components.cluster_guard import FINALIZE_SQL, PRESERVED_SQL, preserve_downgrade_sql
 from database.queries import NODE_STATUS_SQL
+from rules.settings import audit_sql, reset_setting_sql, set_setting_sql, show_setting_sql
 
 pytestmark = pytest.mark.parser
 
@@ -32,6 +33,14 @@ STATEMENTS = {
     "preserve downgrade": preserve_downgrade_sql("25.2"),
     "preserved major": PRESERVED_SQL,
     "finalize upgrade": FINALIZE_SQL,
+    "set a duration setting": set_setting_sql("server.time_until_store_dead", "5m"),
+    "set a boolean setting": set_setting_sql("sql.stats.automatic_collection.enabled", True),
+    "set a numeric setting": set_setting_sql("kv.rangefeed.concurrent_catchup_iterators", 16),
+    "set the licence": set_setting_sql("enterprise.license", "crl-0-abc"),
+    "show a setting": show_setting_sql("cluster.organization"),
+    "reset a setting": reset_setting_sql("server.time_until_store_dead"),
+    "audit a table": audit_sql("openalgo.orders", on=True),
+    "stop auditing a table": audit_sql("openalgo.orders", on=False),
 }
 
 

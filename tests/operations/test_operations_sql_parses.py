@@ -9,12 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cockroach_parser import (
-    read_reports,
-    run_parser,
-)
+from cockroach_parser import read_reports, run_parser, with_server_placeholders
 from psycopg import sql
-from test_migrator_cockroach_sql import with_server_placeholders
 
 from database.queries import NODE_STATUS_SQL
 from migrator.bootstrap import zone_query

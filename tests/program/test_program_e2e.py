@@ -53,7 +53,7 @@ from engine_env import (
 from pg_queries import database_exists, fetch, history_ids, table_exists
 from postgres_server import PostgresServer, ServerInfo
 from pulumi import automation as auto
-from stack_harness import encode, run_program, run_stack_file
+from stack_harness import OPERATOR_SECRETS, encode, run_program, run_stack_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -186,7 +186,11 @@ def dev_preview(workspace: Workspace) -> Preview:
 
 def prod_overrides(config: dict[str, Any]) -> dict[str, Any]:
     """Render instead of deploy; a DSN the preview never dials, so the schema is declared."""
-    overrides: dict[str, Any] = {"kubernetes": rendered_target(config), "adminDsn": UNREACHABLE_DSN}
+    overrides: dict[str, Any] = {
+        "kubernetes": rendered_target(config),
+        "adminDsn": UNREACHABLE_DSN,
+        "license": OPERATOR_SECRETS["prod"]["openalgo:license"],
+    }
     if backup_needs_destination(config):
         overrides["backupDestination"] = BACKUP_DESTINATION.format(token="preview")
     return overrides
@@ -197,7 +201,7 @@ def prod_preview(workspace: Workspace) -> Preview:
     stack = workspace.create_stack("prod")
     overrides = prod_overrides(committed_config("prod"))
     settings = {"openalgo:kubernetes.mode": auto.ConfigValue("render")}
-    for key in ("adminDsn", "backupDestination"):
+    for key in ("adminDsn", "backupDestination", "license"):
         if key in overrides:
             settings[f"openalgo:{key}"] = auto.ConfigValue(overrides[key], secret=True)
     stack.set_all_config(settings, path=True)

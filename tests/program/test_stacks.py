@@ -44,7 +44,7 @@ def test_dev_declares_the_original_objects_without_certificates_or_policy(
             "StatefulSet": 1,
             "Job": 1,
             "Pod": 1,
-            "ConfigMap": 1,
+            "ConfigMap": 2,
         }
     )
 
@@ -64,7 +64,7 @@ def test_prod_adds_certificate_secrets_and_network_policies(prod: RenderedStack)
             "Pod": 1,
             "Secret": 7,
             "NetworkPolicy": 2,
-            "ConfigMap": 1,
+            "ConfigMap": 2,
             "ServiceMonitor": 1,
             "PrometheusRule": 1,
         }
@@ -102,6 +102,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:cockroachdb:Rollout",
         "openalgo:openalgo:DatabaseAccess",
         "openalgo:cockroachdb:BackupSchedule",
+        "openalgo:cockroachdb:ClusterSettings",
         "openalgo:cockroachdb:Monitoring",
     }
 

@@ -645,7 +645,7 @@ def test_a_backup_destination_of_an_unknown_scheme_is_refused() -> None:
 def test_prod_backup_destination_must_be_a_pulumi_secret() -> None:
     values = stack_file_config("prod")
     with pytest.raises(ConfigError) as caught:
-        load_stack_config("prod", values, kubeconfig_present=True, secret_keys=[])
+        load_stack_config("prod", values, kubeconfig_present=True, secret_keys=["openalgo:license"])
     assert [str(p) for p in caught.value.problems] == [
         "openalgo:backupDestination = [secret]: a secret in prod, as it may hold credentials: "
         "set it with `pulumi config set --secret openalgo:backupDestination ...`"
@@ -837,3 +837,74 @@ def test_toleration_seconds_are_bounded() -> None:
 def test_toleration_effect_is_a_kubernetes_taint_effect() -> None:
     [found] = problems(scheduling={"tolerations": [{"key": "k", "effect": "Evict"}]})
     assert found.startswith("openalgo:scheduling.tolerations.0.effect = 'Evict': one of ")
+
+
+# Licence and cluster settings
+
+
+def test_prod_without_a_licence_is_refused_unless_waived() -> None:
+    values = stack_file_config("prod")
+    del values["openalgo:license"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(
+            "prod", values, kubeconfig_present=True, secret_keys=["openalgo:backupDestination"]
+        )
+    [found] = [str(p) for p in caught.value.problems]
+    assert found.startswith("openalgo:license = (unset): a licence in prod (`pulumi config set")
+    assert "openalgo:licenseWaived: true" in found
+
+
+def test_prod_may_run_unlicensed_when_it_says_so() -> None:
+    values = stack_file_config("prod") | {"openalgo:licenseWaived": "true"}
+    del values["openalgo:license"]
+    config = load_stack_config(
+        "prod", values, kubeconfig_present=True, secret_keys=["openalgo:backupDestination"]
+    )
+    assert (config.license, config.license_waived) == (None, True)
+
+
+def test_dev_runs_without_a_licence() -> None:
+    assert load("dev").license is None
+
+
+def test_a_licence_must_be_a_pulumi_secret() -> None:
+    found = problems(license="crl-0-abc", organization="OpenAlgo")
+    assert found == [
+        "openalgo:license = [secret]: a secret: set it with `pulumi config set --secret "
+        "openalgo:license ...`"
+    ]
+
+
+def test_a_licence_needs_its_organization() -> None:
+    values = stack_file_config("prod")
+    del values["openalgo:organization"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(
+            "prod", values, kubeconfig_present=True, secret_keys=operator_secret_keys("prod")
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "openalgo:organization = (unset): the organization the licence was issued to, whenever "
+        "openalgo:license is set"
+    ]
+
+
+def test_a_malformed_licence_is_refused_without_echoing_it() -> None:
+    found = problems("prod", license="paste error")
+    assert found == [
+        "openalgo:license = [secret]: a CockroachDB licence key (crl-0-...), as issued, "
+        "without spaces"
+    ]
+
+
+def test_a_setting_the_program_owns_cannot_be_overridden() -> None:
+    [found] = problems(clusterSettings={"cluster.preserve_downgrade_option": "25.2"})
+    assert found.startswith("openalgo:clusterSettings = ")
+    assert found.endswith(
+        "'cluster.preserve_downgrade_option': set by the program; change the upgrade guard "
+        "(openalgo:upgrade.finalize) instead"
+    )
+
+
+def test_cluster_settings_keep_their_yaml_types() -> None:
+    settings = {"server.time_until_store_dead": "5m", "kv.x.enabled": True, "kv.y.n": 3}
+    assert load(clusterSettings=settings).cluster_settings == settings

@@ -111,6 +111,15 @@ SAMPLES: dict[str, st.SearchStrategy[Any]] = {
         )
         for name in ("main", "logs", "latency", "health", "sandbox")
     },
+    "license": st.sampled_from(["crl-0-EJL04ukFGAEiI0Fj", "not a licence", " crl-0-x"]),
+    "organization": st.sampled_from(["OpenAlgo", "Acme Trading", " padded"]),
+    "clusterSettings": st.dictionaries(
+        st.sampled_from(
+            ["kv.snapshot_rebalance.max_rate", "server.time_until_store_dead", "version", "Bad"]
+        ),
+        st.sampled_from(["64MiB", "5m", 3, True]),
+        max_size=2,
+    ),
     "locality.tiers": st.lists(
         st.sampled_from(["cloud=gcp", "dc=east-1", "zone=a", "rack", "cloud=a,b", "cloud=aws"]),
         max_size=2,

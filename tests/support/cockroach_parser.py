@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -102,3 +103,20 @@ def rendered_copies(files: list[Path], directory: Path, app_user: str) -> list[P
         copy.write_text(render(path.name, path.read_text(), app_user).text)
         copies.append(copy)
     return copies
+
+
+PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?s")
+
+
+def with_server_placeholders(query: str) -> str:
+    """psycopg's %s / %(name)s turned into the $n placeholders the server receives."""
+    names: dict[str, int] = {}
+    counter = iter(range(1, 100))
+
+    def number(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "%s":
+            return f"${next(counter)}"
+        return f"${names.setdefault(token, next(counter))}"
+
+    return PLACEHOLDER.sub(number, query)

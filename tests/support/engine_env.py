@@ -366,9 +366,9 @@ def plain_export(stack: auto.Stack) -> dict[str, Any]:
     return exported
 
 
-def committed_config(stack: str) -> dict[str, Any]:
+def committed_config(stack: str, project: Path = REPO_ROOT) -> dict[str, Any]:
     """A committed stack file's `openalgo:` settings, keyed without the namespace."""
-    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load((project / f"Pulumi.{stack}.yaml").read_text())
     return {key.split(":", 1)[1]: value for key, value in document["config"].items()}
 
 
@@ -391,11 +391,13 @@ class LocalStack:
     render_directory: Path
 
 
-def create_local_stack(workspace: Workspace, admin_dsn: str) -> LocalStack:
-    """Prod's config as `staging` with `protect: false` (so destroy works), rendered to a
-    directory, its schema applied through ``admin_dsn``."""
+def create_local_stack(
+    workspace: Workspace, admin_dsn: str, project: Path = REPO_ROOT
+) -> LocalStack:
+    """Prod's config (as ``project`` commits it) as `staging` with `protect: false` (so destroy
+    works), rendered to a directory, its schema applied through ``admin_dsn``."""
     render_directory = workspace.root / "rendered"
-    config = committed_config("prod")
+    config = committed_config("prod", project)
     config.update(
         environment="staging",
         protect=False,

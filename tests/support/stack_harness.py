@@ -114,7 +114,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 OPERATOR_SECRETS = {
-    "prod": {"openalgo:backupDestination": "s3://openalgo-backups/prod?AUTH=implicit"}
+    "prod": {
+        "openalgo:backupDestination": "s3://openalgo-backups/prod?AUTH=implicit",
+        "openalgo:license": "crl-0-test-licence-key",
+    }
 }
 """Secrets an operator sets with `pulumi config set --secret` before a stack's first preview."""
 

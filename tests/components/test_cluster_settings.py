@@ -1,0 +1,191 @@
+"""Licence, cluster settings and SQL audit: applied, read back, drift shown, secrets kept."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+from stack_harness import RenderedStack, run_stack_file
+
+from components.cluster_settings import ClusterSettingsError, ClusterSettingsProvider
+
+SETTINGS = "pulumi-python:dynamic/openalgo:ClusterSettings"
+LICENSE = "crl-0-secret-licence-key"
+
+
+class FakeCockroach:
+    """Holds settings like CockroachDB (durations read back in its own spelling) and records
+    every statement."""
+
+    def __init__(self, server: str = "CockroachDB CCL v25.2.8") -> None:
+        self.server = server
+        self.values: dict[str, str] = {}
+        self.statements: list[str] = []
+        self._row: tuple[Any, ...] | None = None
+
+    def execute(self, statement: str) -> FakeCockroach:
+        self.statements.append(statement)
+        words = statement.split()
+        if statement == "SELECT version()":
+            self._row = (self.server,)
+        elif statement.startswith("SET CLUSTER SETTING"):
+            value = statement.split(" = ", 1)[1].strip("'")
+            self.values[words[3]] = "00:05:00" if value == "5m" else value
+        elif statement.startswith("RESET CLUSTER SETTING"):
+            self.values.pop(words[3], None)
+        elif statement.startswith("SHOW CLUSTER SETTING"):
+            self._row = (self.values.get(words[3], "default"),)
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._row
+
+
+@pytest.fixture
+def cockroach(monkeypatch: pytest.MonkeyPatch) -> FakeCockroach:
+    database = FakeCockroach()
+
+    @contextlib.contextmanager
+    def session(self: ClusterSettingsProvider, props: Any) -> Iterator[FakeCockroach]:
+        yield database
+
+    monkeypatch.setattr(ClusterSettingsProvider, "admin_session", session)
+    return database
+
+
+def inputs(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "settings": {"server.time_until_store_dead": "5m"},
+        "organization": "OpenAlgo",
+        "license": LICENSE,
+        "audited_tables": ["openalgo.orders"],
+        "admin_dsn": "postgresql://root@db:26257/defaultdb",
+    }
+    return base | overrides
+
+
+def outs(result: Any) -> dict[str, Any]:
+    return dict(result.outs)
+
+
+def test_create_sets_licence_organization_settings_and_audit(cockroach: FakeCockroach) -> None:
+    ClusterSettingsProvider().create(inputs())
+    assert cockroach.statements[1:5] == [
+        f"SET CLUSTER SETTING enterprise.license = '{LICENSE}'",
+        "SET CLUSTER SETTING server.time_until_store_dead = '5m'",
+        "SET CLUSTER SETTING cluster.organization = 'OpenAlgo'",
+        "ALTER TABLE openalgo.orders EXPERIMENTAL_AUDIT SET READ WRITE",
+    ]
+
+
+def test_applied_values_are_recorded_as_cockroachdb_spells_them(cockroach: FakeCockroach) -> None:
+    state = outs(ClusterSettingsProvider().create(inputs()))
+    assert state["applied"] == {
+        "server.time_until_store_dead": "00:05:00",
+        "cluster.organization": "OpenAlgo",
+    }
+
+
+def test_the_licence_stays_a_secret_in_the_state(cockroach: FakeCockroach) -> None:
+    state = outs(ClusterSettingsProvider().create(inputs()))
+    assert rpc.unwrap_rpc_secret(state["license"]) == LICENSE
+    assert state["license"] != LICENSE
+    assert LICENSE not in str(state["applied"]) + str(state["observed"])
+
+
+def test_refresh_reads_a_setting_changed_by_hand_and_the_diff_shows_it(
+    cockroach: FakeCockroach,
+) -> None:
+    provider = ClusterSettingsProvider()
+    state = {**inputs(), **outs(provider.create(inputs()))}
+    cockroach.values["server.time_until_store_dead"] = "00:01:15"
+    refreshed = {**state, **outs(provider.read("cluster-settings", state))}
+    assert refreshed["observed"]["server.time_until_store_dead"] == "00:01:15"
+    diff = provider.diff("cluster-settings", refreshed, inputs())
+    assert diff.changes is True
+
+
+def test_an_unchanged_cluster_is_no_change_after_refresh(cockroach: FakeCockroach) -> None:
+    provider = ClusterSettingsProvider()
+    state = {**inputs(), **outs(provider.create(inputs()))}
+    refreshed = {**state, **outs(provider.read("cluster-settings", state))}
+    assert provider.diff("cluster-settings", refreshed, inputs()).changes is False
+
+
+def test_a_setting_dropped_from_config_is_reset(cockroach: FakeCockroach) -> None:
+    provider = ClusterSettingsProvider()
+    olds = {**inputs(), **outs(provider.create(inputs()))}
+    provider.update("cluster-settings", olds, inputs(settings={}, audited_tables=[]))
+    assert "RESET CLUSTER SETTING server.time_until_store_dead" in cockroach.statements
+    assert "ALTER TABLE openalgo.orders EXPERIMENTAL_AUDIT SET OFF" in cockroach.statements
+
+
+def test_an_unchanged_licence_is_not_set_again(cockroach: FakeCockroach) -> None:
+    provider = ClusterSettingsProvider()
+    olds = {**inputs(), **outs(provider.create(inputs()))}
+    cockroach.statements.clear()
+    provider.update("cluster-settings", olds, inputs(settings={"kv.x.y": 1}))
+    assert not [s for s in cockroach.statements if "enterprise.license" in s]
+
+
+def test_delete_resets_settings_and_audit_but_keeps_the_licence(cockroach: FakeCockroach) -> None:
+    ClusterSettingsProvider().delete("cluster-settings", inputs())
+    assert cockroach.statements[1:] == [
+        "RESET CLUSTER SETTING server.time_until_store_dead",
+        "ALTER TABLE openalgo.orders EXPERIMENTAL_AUDIT SET OFF",
+    ]
+
+
+def test_a_server_that_is_not_cockroachdb_gets_nothing(cockroach: FakeCockroach) -> None:
+    cockroach.server = "PostgreSQL 15.8"
+    state = outs(ClusterSettingsProvider().create(inputs()))
+    assert state["status"] == "skipped: not CockroachDB"
+    assert cockroach.statements == ["SELECT version()"]
+
+
+def test_a_failure_never_shows_the_licence(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Refusing(FakeCockroach):
+        def execute(self, statement: str) -> FakeCockroach:
+            if "enterprise.license" in statement:
+                raise RuntimeError(f"invalid licence in: {statement}")
+            return super().execute(statement)
+
+    @contextlib.contextmanager
+    def connection(props: Any) -> Iterator[FakeCockroach]:
+        yield Refusing()
+
+    monkeypatch.setattr("components.dynamic_provider.admin_connection", connection)
+    with pytest.raises(ClusterSettingsError) as caught:
+        ClusterSettingsProvider().create(inputs())
+    assert str(caught.value).startswith("cluster settings: invalid licence in: SET CLUSTER")
+    assert LICENSE not in str(caught.value)
+
+
+def test_prod_declares_the_settings_with_its_licence_secret(prod: RenderedStack) -> None:
+    settings = prod.one(SETTINGS)
+    assert settings.inputs["license"] in settings.secret_values
+    assert settings.inputs["organization"] == "OpenAlgo"
+
+
+def test_prod_audits_the_trading_tables(prod: RenderedStack) -> None:
+    audited = prod.one(SETTINGS).inputs["audited_tables"]
+    assert "openalgo.orders" in audited
+    assert "openalgo.market_data" not in audited
+
+
+def test_dev_declares_no_settings(dev: RenderedStack) -> None:
+    assert not [r for r in dev.resources if r.typ == SETTINGS]
+
+
+def test_settings_wait_for_the_schema_tables(prod: RenderedStack) -> None:
+    depends = prod.opts_of("openalgo:cockroachdb:ClusterSettings", "settings").depends_on
+    assert isinstance(depends, list)
+    assert "SchemaMigrations" in [type(d).__name__ for d in depends]
+
+
+def test_a_configured_setting_reaches_the_resource() -> None:
+    stack = run_stack_file("prod", clusterSettings={"server.time_until_store_dead": "5m"})
+    assert stack.one(SETTINGS).inputs["settings"] == {"server.time_until_store_dead": "5m"}
