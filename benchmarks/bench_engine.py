@@ -11,7 +11,8 @@ Prints:
   * On a copy of the project, the local TLS stack of tests/test_program_e2e.py (prod's config as
     staging, manifests rendered, schema applied to a local PostgreSQL 15): `pulumi preview`,
     the first `pulumi up` and the no-op `pulumi up` (median of --runs), with each one's
-    resource summary.
+    resource summary; then no-op ups of this program and of an empty Python program on the same
+    engine, alternated in pairs, and the median of their ratios against the target (<= 1.2x).
 
 Run: .venv/bin/python benchmarks/bench_engine.py [--runs N] [--cold-stand-ins]
 """
@@ -84,6 +85,21 @@ def summary(changes: Mapping[Any, int] | None) -> str:
     )
 
 
+NOOP_TARGET = 1.2
+EMPTY_PROGRAM = {
+    "Pulumi.yaml": "name: empty\nruntime: python\ndescription: the floor of a no-op up\n",
+    "__main__.py": "import pulumi  # noqa: F401\n",
+}
+
+
+def empty_program(directory: Path) -> Path:
+    """A Python program declaring nothing: what any no-op `pulumi up` costs on this engine."""
+    directory.mkdir()
+    for name, text in EMPTY_PROGRAM.items():
+        (directory / name).write_text(text)
+    return directory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="no-op `pulumi up` runs (median)")
@@ -128,6 +144,23 @@ def main() -> None:
         median = statistics.median(seconds for seconds, _ in noop)
         changes = {summary(result.summary.resource_changes) for _, result in noop}
         print(f"pulumi up (no-op):   {median:6.1f}s  median of {args.runs} ({'; '.join(changes)})")
+
+        floor = Workspace.create(
+            engine, scratch / "empty-workspace", source=empty_program(scratch / "empty")
+        ).create_stack("empty")
+        floor.up(color="never")
+        ratios, floors = [], []
+        for _ in range(args.runs):
+            program_s, _ = timed(lambda: local.stack.up(color="never"))
+            empty_s, _ = timed(lambda: floor.up(color="never"))
+            ratios.append(program_s / empty_s)
+            floors.append(empty_s)
+        ratio = statistics.median(ratios)
+        print(f"pulumi up (no-op) of an empty Python program: {statistics.median(floors):6.1f}s")
+        print(
+            f"ratio no-op up program / empty program: {ratio:.2f} "
+            f"(target <= {NOOP_TARGET:.2f}: {'met' if ratio <= NOOP_TARGET else 'NOT met'})"
+        )
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)

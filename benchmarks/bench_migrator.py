@@ -1,11 +1,12 @@
 """Benchmark of the migration engine on one local PostgreSQL 15 server (not a test).
 
 Prints, for the project's sql/migrations:
-  * full apply (bootstrap + every migration, fresh database) vs `psql -f` over the same portable
-    files (database and role created beforehand, outside the timing);
+  * full apply (bootstrap + every migration, fresh database) vs `psql -1 -f` over the same
+    portable SQL, placeholders filled in as the engine fills them (database and role created
+    beforehand, outside the timing), and their ratio against the target (<= 1.2x);
   * no-op apply (everything applied): wall time, connections and round trips as the engine
-    counts them, and the statements the server logged for it (log_statement=all), which counts
-    them independently of the engine.
+    counts them (target <= 3, 0 DDL), and the statements the server logged for it
+    (log_statement=all), which counts them independently of the engine.
 
 Run: .venv/bin/python benchmarks/bench_migrator.py [--runs N]
 """
@@ -20,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -67,11 +69,26 @@ def time_engine_full(
     return elapsed, database
 
 
+FULL_APPLY_TARGET = 1.2
+ROUND_TRIPS_TARGET = 3
+
+
+def rendered_files(migrations: MigrationSet, directory: Path) -> list[Path]:
+    """The portable SQL the engine runs (placeholders filled in), one file per migration."""
+    files = []
+    for migration in migrations:
+        path = directory / migration.file_name
+        path.write_text(migration.portable.text)
+        files.append(path)
+    return files
+
+
 def time_psql(info: ServerInfo, psql: str, files: list[Path]) -> float:
+    """``psql -1``: every file in one transaction, as the engine runs each file in one."""
     database = f"bench_{uuid.uuid4().hex[:8]}"
     admin(info, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     try:
-        argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", info.conninfo(database)]
+        argv = [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", info.conninfo(database)]
         for path in files:
             argv += ["-f", str(path)]
         env = {**os.environ, "PGPASSWORD": info.admin_password}
@@ -96,8 +113,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="repetitions per measurement")
     runs = parser.parse_args().runs
     logging.getLogger("migrator").setLevel(logging.ERROR)
-    migrations = load_migrations(ROOT / "sql" / "migrations")
-    portable_files = [ROOT / "sql" / "migrations" / m.file_name for m in migrations]
+    migrations = load_migrations(ROOT / "sql" / "migrations", app_user=APP_USER)
+    rendered = Path(tempfile.mkdtemp(prefix="bench-migrator-"))
+    portable_files = rendered_files(migrations, rendered)
     bindir = find_bindir()
     psql = str(bindir / "psql") if (bindir / "psql").is_file() else shutil.which("psql") or "psql"
     server = PostgresServer(bindir, settings={"log_statement": "all"})
@@ -133,19 +151,31 @@ def main() -> None:
             drop_database(info, database)
     finally:
         server.stop()
+        shutil.rmtree(rendered, ignore_errors=True)
 
     statements = sum(len(m.portable.statements) for m in migrations)
     print(f"migrations: {len(migrations)} files, {statements} portable statements")
     print(f"runs per figure: {runs} (median shown, min..max in brackets)")
     print(f"full apply, engine, fresh server (creates database): {fmt(engine_times)}")
     print(f"full apply, engine, database already created:       {fmt(engine_existing_times)}")
-    print(f"full apply, psql -f, database already created:      {fmt(psql_times)}")
+    print(f"full apply, psql -1 -f, database already created:   {fmt(psql_times)}")
+    ratio = statistics.median(engine_existing_times) / statistics.median(psql_times)
+    print(
+        f"ratio full apply engine / psql -1 -f: {ratio:.2f} "
+        f"(target <= {FULL_APPLY_TARGET:.2f}: {met(ratio <= FULL_APPLY_TARGET)})"
+    )
     print(f"no-op apply, engine:                                 {fmt(noop_times)}")
     print(
         f"no-op apply: {result.connections} connection(s), {result.round_trips} round trips "
         f"counted by the engine, {server_statements} statements logged by the server, "
-        f"{result.ddl_statements} DDL"
+        f"{result.ddl_statements} DDL "
+        f"(target <= {ROUND_TRIPS_TARGET} round trips, 0 DDL: "
+        f"{met(result.round_trips <= ROUND_TRIPS_TARGET and result.ddl_statements == 0)})"
     )
+
+
+def met(holds: bool) -> str:
+    return "met" if holds else "NOT met"
 
 
 def fmt(samples: list[float]) -> str:

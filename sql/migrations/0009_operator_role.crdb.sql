@@ -5,24 +5,8 @@
 -- the deploying machine by `pulumi up` and `python -m operations`.
 CREATE ROLE IF NOT EXISTS openalgo_operator WITH LOGIN;
 
-GRANT SELECT ON TABLE
-    instruments,
-    orders,
-    trades,
-    positions,
-    position_history,
-    market_data,
-    candles,
-    strategies,
-    strategy_state,
-    signals,
-    strategy_performance,
-    risk_limits,
-    daily_risk_metrics,
-    audit_log,
-    alerts,
-    v_active_positions
-TO openalgo_operator;
+-- Every table and view the schema has: trading tables, audit log, v_active_positions.
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO openalgo_operator;
 
 -- Tables later migrations create are readable by the operator at once.
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO openalgo_operator;

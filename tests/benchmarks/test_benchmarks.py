@@ -69,3 +69,19 @@ def test_ingest_benchmark_reports_the_copy_ratio_and_a_plan_for_every_read() -> 
     assert re.search(
         r"^      (Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)", report, re.M
     )
+
+
+def test_migrator_benchmark_reports_the_full_apply_ratio_and_the_no_op_round_trips() -> None:
+    report = run_benchmark("bench_migrator.py", "--runs=1")
+    assert re.search(
+        rf"^ratio full apply engine / psql -1 -f: {NUMBER} \(target <= 1\.20: (met|NOT met)\)$",
+        report,
+        re.M,
+    ), report
+    assert re.search(
+        rf"^no-op apply: 1 connection\(s\), {NUMBER} round trips counted by the engine, "
+        rf"{NUMBER} statements logged by the server, 0 DDL \(target <= 3 round trips, 0 DDL: "
+        r"(met|NOT met)\)$",
+        report,
+        re.M,
+    ), report

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import Names
+from fake_cockroach import FakeCockroach, serve
 from postgres_server import ServerInfo
 from stack_harness import RenderedStack, run_stack_file
 
 from components.cluster_guard import (
     FINALIZE_SQL,
-    PRESERVED_SQL,
     ClusterGuardError,
     ClusterGuardProvider,
     NodeRow,
@@ -109,36 +107,10 @@ def test_guard_changes_nothing_when_nothing_risky_changes() -> None:
     assert outs(result)["actions"] == []
 
 
-class FakeCockroach:
-    """A CockroachDB that holds ``preserved`` in cluster.preserve_downgrade_option and records
-    every statement."""
-
-    def __init__(self, preserved: str = "") -> None:
-        self.preserved = preserved
-        self.statements: list[str] = []
-        self._row: tuple[Any, ...] | None = None
-
-    def execute(self, statement: str) -> FakeCockroach:
-        self.statements.append(statement)
-        if statement == "SELECT version()":
-            self._row = ("CockroachDB CCL v25.3.1 (x86_64-pc-linux-gnu)",)
-        elif statement == PRESERVED_SQL:
-            self._row = (self.preserved,)
-        return self
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._row
-
-
 @pytest.fixture
 def cockroach(monkeypatch: pytest.MonkeyPatch) -> FakeCockroach:
     database = FakeCockroach()
-
-    @contextlib.contextmanager
-    def session(self: ClusterGuardProvider, props: Any) -> Iterator[FakeCockroach]:
-        yield database
-
-    monkeypatch.setattr(ClusterGuardProvider, "admin_session", session)
+    serve(monkeypatch, ClusterGuardProvider, database)
     return database
 
 
@@ -174,7 +146,7 @@ def test_an_unrelated_update_keeps_the_recorded_major() -> None:
 def test_a_rollback_goes_ahead_while_the_cluster_preserves_its_major(
     cockroach: FakeCockroach,
 ) -> None:
-    cockroach.preserved = "25.2"
+    cockroach.settings["cluster.preserve_downgrade_option"] = "25.2"
     state = outs(ClusterGuardProvider().update("id", reachable(version="v25.3.1"), reachable()))
     assert state["actions"] == [
         "verified cluster.preserve_downgrade_option = '25.2': rolling back to 25.2"

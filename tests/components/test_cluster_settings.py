@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fake_cockroach import FakeCockroach, serve
 from pulumi.runtime import rpc
 from stack_harness import RenderedStack, run_stack_file
 
@@ -16,43 +17,10 @@ SETTINGS = "pulumi-python:dynamic/openalgo:ClusterSettings"
 LICENSE = "crl-0-secret-licence-key"
 
 
-class FakeCockroach:
-    """Holds settings like CockroachDB (durations read back in its own spelling) and records
-    every statement."""
-
-    def __init__(self, server: str = "CockroachDB CCL v25.2.8") -> None:
-        self.server = server
-        self.values: dict[str, str] = {}
-        self.statements: list[str] = []
-        self._row: tuple[Any, ...] | None = None
-
-    def execute(self, statement: str) -> FakeCockroach:
-        self.statements.append(statement)
-        words = statement.split()
-        if statement == "SELECT version()":
-            self._row = (self.server,)
-        elif statement.startswith("SET CLUSTER SETTING"):
-            value = statement.split(" = ", 1)[1].strip("'")
-            self.values[words[3]] = "00:05:00" if value == "5m" else value
-        elif statement.startswith("RESET CLUSTER SETTING"):
-            self.values.pop(words[3], None)
-        elif statement.startswith("SHOW CLUSTER SETTING"):
-            self._row = (self.values.get(words[3], "default"),)
-        return self
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._row
-
-
 @pytest.fixture
 def cockroach(monkeypatch: pytest.MonkeyPatch) -> FakeCockroach:
     database = FakeCockroach()
-
-    @contextlib.contextmanager
-    def session(self: ClusterSettingsProvider, props: Any) -> Iterator[FakeCockroach]:
-        yield database
-
-    monkeypatch.setattr(ClusterSettingsProvider, "admin_session", session)
+    serve(monkeypatch, ClusterSettingsProvider, database)
     return database
 
 
@@ -101,7 +69,7 @@ def test_refresh_reads_a_setting_changed_by_hand_and_the_diff_shows_it(
 ) -> None:
     provider = ClusterSettingsProvider()
     state = {**inputs(), **outs(provider.create(inputs()))}
-    cockroach.values["server.time_until_store_dead"] = "00:01:15"
+    cockroach.settings["server.time_until_store_dead"] = "00:01:15"
     refreshed = {**state, **outs(provider.read("cluster-settings", state))}
     assert refreshed["observed"]["server.time_until_store_dead"] == "00:01:15"
     diff = provider.diff("cluster-settings", refreshed, inputs())
