@@ -1,4 +1,5 @@
-"""The CockroachDB nodes: ServiceAccount, Services, PodDisruptionBudget and StatefulSet.
+"""The CockroachDB nodes: ServiceAccount, Services, PodDisruptionBudget, the log.yaml ConfigMap
+and the StatefulSet.
 
 Modelled on the official Helm chart's production settings, with the sizing flags computed
 from the memory limit and every security knob of the restricted Pod Security profile set.
@@ -199,7 +200,7 @@ class CockroachCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        k8s.core.v1.ConfigMap(
+        log_config = k8s.core.v1.ConfigMap(
             f"{name}-log-config",
             metadata=meta(LOG_CONFIG_MAP, "database"),
             data={node_logging.LOG_CONFIG_FILE: node_logging.log_config_yaml()},
@@ -218,7 +219,9 @@ class CockroachCluster(pulumi.ComponentResource):
             spec=self._statefulset_spec(
                 config, account.metadata.name, headless.metadata.name, args.certificates_sha256
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=config.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=config.protect, depends_on=[log_config]
+            ),
         )
         self.statefulset_name = statefulset.metadata.name
         self.statefulset_generation = statefulset.metadata.generation
