@@ -121,6 +121,8 @@ class CockroachClusterArgs:
     namespace: pulumi.Input[str]
     certificates_sha256: pulumi.Input[str] | None = None
     """Changes when certificates are renewed, rolling the nodes onto them one at a time."""
+    grown_in_place: bool = False
+    """The claim templates are grown by ``VolumeGrowth``, so the StatefulSet ignores them."""
 
 
 class CockroachCluster(pulumi.ComponentResource):
@@ -220,7 +222,10 @@ class CockroachCluster(pulumi.ComponentResource):
                 config, account.metadata.name, headless.metadata.name, args.certificates_sha256
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, protect=config.protect, depends_on=[log_config]
+                parent=self,
+                protect=config.protect,
+                depends_on=[log_config],
+                ignore_changes=["spec.volumeClaimTemplates"] if args.grown_in_place else None,
             ),
         )
         self.statefulset_name = statefulset.metadata.name

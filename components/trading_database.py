@@ -19,6 +19,7 @@ from components.namespace import TradingNamespace, TradingNamespaceArgs
 from components.network_policy import ClusterNetworkPolicy, ClusterNetworkPolicyArgs
 from components.openalgo_access import OpenAlgoAccess, OpenAlgoAccessArgs
 from components.schema import SchemaMigrations, SchemaMigrationsArgs
+from components.volume_growth import VolumeGrowth, VolumeGrowthArgs
 from database.admin import AdminAccess
 from kube.access import KubeAccess
 from migrator.app_databases import AppDatabases
@@ -154,6 +155,19 @@ class TradingDatabase(pulumi.ComponentResource):
         self.admin = self._admin_access(config)
         self.guard = self._guard(config)
         before_nodes: list[pulumi.Resource] = [self.guard]
+        access = kube_access(config)
+        if access is not None:
+            before_nodes.append(
+                VolumeGrowth(
+                    "volumes",
+                    VolumeGrowthArgs(
+                        size=config.storage.size,
+                        storage_class=config.storage.storage_class,
+                        access=access,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.guard]),
+                )
+            )
         if config.locality.enabled:
             before_nodes.append(
                 NodeReader(
@@ -170,6 +184,7 @@ class TradingDatabase(pulumi.ComponentResource):
                 certificates_sha256=(
                     self.certificates.node_certificate_sha256 if self.certificates else None
                 ),
+                grown_in_place=access is not None,
             ),
             opts=pulumi.ResourceOptions.merge(
                 after_certificates, pulumi.ResourceOptions(depends_on=before_nodes)
@@ -188,7 +203,6 @@ class TradingDatabase(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
         )
         self.rollout = None
-        access = kube_access(config)
         if access is not None:
             self.rollout = ClusterRollout(
                 "rollout",

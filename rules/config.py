@@ -215,7 +215,9 @@ class Resources(_Section):
 
 class Storage(_Section):
     size: Annotated[
-        str, QuantityRange("1Gi", "10Ti", "CockroachDB's production checklist: at most 10 TiB")
+        str,
+        QuantityRange("1Gi", "10Ti", "CockroachDB's production checklist: at most 10 TiB"),
+        Field(description="grows in place, never shrinks"),
     ] = "100Gi"
     storage_class: Annotated[
         str | None,

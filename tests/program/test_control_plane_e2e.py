@@ -52,6 +52,7 @@ from engine_env import (
 from pulumi import automation as auto
 
 from components.locality import locality_script
+from rules.volumes import templates_owner
 
 pytestmark = [pytest.mark.e2e]
 
@@ -62,6 +63,7 @@ STATEFULSET = "cockroachdb"
 INIT_JOB = "cockroachdb-init"
 DATABASE_PODS = "labelSelector=app.kubernetes.io/name%3Dcockroachdb"
 NEXT_IMAGE = "cockroachdb/cockroach:v25.3.1"
+GROWN_SIZE = "20Gi"
 WAIT_TIMEOUT_S = 180
 STUCK_TIMEOUT_S = 30
 
@@ -428,8 +430,87 @@ class Rollout:
     pods: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Growth:
+    planned: dict[str, int]
+    run: Run
+    claims_before: dict[str, str]
+    claims_after: dict[str, str]
+    template_size: str
+    pods_before: dict[str, str]
+    pods_after: dict[str, str]
+    template_owner: list[str]
+    shrink_error: str
+
+
+def claim_sizes(kube: KubeClient, namespace: str) -> dict[str, str]:
+    claims = kube.items(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims")
+    return {c["metadata"]["name"]: c["spec"]["resources"]["requests"]["storage"] for c in claims}
+
+
+def pod_uids(kube: KubeClient, namespace: str) -> dict[str, str]:
+    return {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kube, namespace)}
+
+
 @pytest.fixture(scope="module")
-def dev_image_change(dev_second_up: NoOp, dev_stack: auto.Stack, kube: KubeClient) -> Rollout:
+def dev_grown(dev_second_up: NoOp, dev_stack: auto.Stack, kube: KubeClient) -> Growth:
+    """storage.size 10Gi -> 20Gi with `pulumi up`, then the preview of 20Gi -> 15Gi."""
+    claims_before, pods_before = claim_sizes(kube, DEV_NAMESPACE), pod_uids(kube, DEV_NAMESPACE)
+    set_config(dev_stack, {"storage.size": GROWN_SIZE})
+    planned = dev_stack.preview(color="never")
+    run = timed_up(dev_stack, "up of dev growing its volumes 10Gi -> 20Gi")
+    statefulset = kube.get(f"/apis/apps/v1/namespaces/{DEV_NAMESPACE}/statefulsets/{STATEFULSET}")
+    [template] = statefulset["spec"]["volumeClaimTemplates"]
+    owners = templates_owner(statefulset["metadata"]["managedFields"])
+    set_config(dev_stack, {"storage.size": "15Gi"})
+    try:
+        with pytest.raises(auto.errors.CommandError) as shrink:
+            dev_stack.preview(color="never")
+    finally:
+        set_config(dev_stack, {"storage.size": GROWN_SIZE})
+    return Growth(
+        counts(planned.change_summary),
+        run,
+        claims_before,
+        claim_sizes(kube, DEV_NAMESPACE),
+        template["spec"]["resources"]["requests"]["storage"],
+        pods_before,
+        pod_uids(kube, DEV_NAMESPACE),
+        owners,
+        str(shrink.value),
+    )
+
+
+def test_preview_of_a_volume_growth_updates_in_place_and_replaces_nothing(
+    dev_grown: Growth,
+) -> None:
+    assert dev_grown.planned.get("update") == 1, dev_grown.planned
+    assert "replace" not in dev_grown.planned
+
+
+def test_growing_the_volumes_enlarges_every_claim(dev_grown: Growth) -> None:
+    assert set(dev_grown.claims_before.values()) == {"10Gi"}
+    assert dev_grown.claims_after == dict.fromkeys(dev_grown.claims_before, GROWN_SIZE)
+
+
+def test_growing_the_volumes_updates_the_claim_template_without_a_replace(
+    dev_grown: Growth,
+) -> None:
+    assert dev_grown.template_size == GROWN_SIZE
+    assert "replace" not in dev_grown.run.summary
+    assert dev_grown.template_owner == ["openalgo-volume-growth"]
+
+
+def test_growing_the_volumes_deletes_no_pod(dev_grown: Growth) -> None:
+    assert dev_grown.pods_after == dev_grown.pods_before
+
+
+def test_shrinking_the_volumes_fails_the_preview(dev_grown: Growth) -> None:
+    assert "storage.size: 20Gi -> 15Gi shrinks the volumes" in dev_grown.shrink_error
+
+
+@pytest.fixture(scope="module")
+def dev_image_change(dev_grown: Growth, dev_stack: auto.Stack, kube: KubeClient) -> Rollout:
     set_config(dev_stack, {"image": NEXT_IMAGE})
     with RolloutWatcher(kube, DEV_NAMESPACE, 4) as watcher:
         run = timed_up(dev_stack, "up of dev with an image change (rolling 4 pods)")

@@ -94,6 +94,7 @@ def test_components_carry_openalgo_type_tokens(prod: RenderedStack) -> None:
         "openalgo:cockroachdb:Certificates",
         "openalgo:cockroachdb:Cluster",
         "openalgo:cockroachdb:NodeReader",
+        "openalgo:cockroachdb:VolumeGrowth",
         "openalgo:cockroachdb:Init",
         "openalgo:cockroachdb:Client",
         "openalgo:kubernetes:NetworkPolicy",
