@@ -106,12 +106,25 @@ def grow(access: KubeAccess, old: str, new: str, props: Mapping[str, Any]) -> li
     if smaller_than(template_size(live_dict), new):
         apps.delete_namespaced_stateful_set(name, namespace, propagation_policy="Orphan")
         _wait_gone(apps, name, namespace, access.timeout_s)
-        apps.create_namespaced_stateful_set(
-            namespace, recreated_statefulset(live_dict, new), field_manager=GROWTH_MANAGER
-        )
+        _recreate(apps, namespace, live_dict, new)
         actions.append(f"StatefulSet {name}: claim templates -> {new}, pods kept running")
     _own_templates(apps, name, namespace, live_dict["metadata"].get("managedFields") or [])
     return actions
+
+
+def _recreate(apps: Any, namespace: str, live: dict[str, Any], size: str) -> None:
+    """Creates the StatefulSet with ``size``; if the API server refuses, puts back the one that
+    was deleted, so the pods are never left without their StatefulSet."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        apps.create_namespaced_stateful_set(
+            namespace, recreated_statefulset(live, size), field_manager=GROWTH_MANAGER
+        )
+    except ApiException:
+        previous = template_size(live) or size
+        apps.create_namespaced_stateful_set(namespace, recreated_statefulset(live, previous))
+        raise
 
 
 def _own_templates(

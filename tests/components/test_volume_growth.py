@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from stack_harness import RenderedStack, run_stack_file
 
-from components.volume_growth import VolumeGrowthError, VolumeGrowthProvider
+from components.volume_growth import VolumeGrowthError, VolumeGrowthProvider, _recreate
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 GROWTH = "pulumi-python:dynamic/openalgo:VolumeGrowth"
@@ -55,3 +57,33 @@ def test_rendered_manifests_carry_the_configured_size_and_no_growth_step() -> No
     assert not stack.opts_of(STATEFULSET, "cluster-statefulset").ignore_changes
     [template] = stack.one(STATEFULSET).manifest()["spec"]["volumeClaimTemplates"]
     assert template["spec"]["resources"]["requests"] == {"storage": "20Gi"}
+
+
+class RefusingApps:
+    """An AppsV1Api that refuses the grown StatefulSet and accepts anything else."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create_namespaced_stateful_set(self, namespace: str, body: Any, **_: Any) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        size = body["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+        if size == "20Gi":
+            raise ApiException(status=422, reason="Unprocessable Entity")
+        self.created.append(size)
+
+
+def test_a_refused_recreate_puts_the_previous_statefulset_back() -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    apps = RefusingApps()
+    live = {
+        "metadata": {"name": "cockroachdb", "namespace": "trading"},
+        "spec": {
+            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "10Gi"}}}}]
+        },
+    }
+    with pytest.raises(ApiException):
+        _recreate(apps, "trading", live, "20Gi")
+    assert apps.created == ["10Gi"]
