@@ -85,7 +85,10 @@ def api_client(access: KubeAccess) -> Any:
     if inside_cluster():
         config.load_incluster_config()
         return client.ApiClient()
-    return config.new_client_from_config(context=access.context)
+    # $KUBECONFIG as it is now: the client reads it only once, when first imported.
+    return config.new_client_from_config(
+        config_file=os.environ.get("KUBECONFIG") or None, context=access.context
+    )
 
 
 # --- verdicts: pure functions over the API's objects (plain dicts) ----------------------------

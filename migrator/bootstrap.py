@@ -16,6 +16,7 @@ from psycopg import errors, sql
 
 from migrator.dialect import Dialect, detect_dialect
 from migrator.errors import BootstrapError
+from migrator.history import HISTORY_TABLE, LOCK_TABLE
 from migrator.scram import build_verifier, verifier_matches
 from migrator.session import Session
 
@@ -32,7 +33,11 @@ FACTS_SQL = """SELECT version(), current_user,
         SELECT 1 FROM pg_catalog.pg_auth_members m
         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
         JOIN pg_catalog.pg_roles u ON u.oid = m.member
-        WHERE g.rolname = 'admin' AND u.rolname = %(role)s)"""
+        WHERE g.rolname = 'admin' AND u.rolname = %(role)s),
+    ARRAY(SELECT tablename::text FROM pg_catalog.pg_tables
+        WHERE schemaname = 'public' AND tablename IN (%(history)s, %(lock)s))"""
+"""Also the engine's own tables present in the session's database, so a no-op apply needs no
+separate query for them."""
 STORED_VERIFIER_SQL: dict[Dialect, LiteralString] = {
     Dialect.COCKROACHDB: 'SELECT "hashedPassword" FROM system.users WHERE username = %s',
     Dialect.POSTGRESQL: "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = %s",
@@ -122,6 +127,8 @@ class ServerFacts:
     role_is_admin: bool
     password_matches: bool | None
     num_replicas: int | None
+    engine_tables: frozenset[str] = frozenset()
+    """HISTORY_TABLE and LOCK_TABLE as far as present in the session's database."""
 
 
 @dataclass(frozen=True)
@@ -165,8 +172,10 @@ def read_facts(
     password: str | None,
     replication_factor: int | None,
 ) -> ServerFacts:
-    row = session.rows(FACTS_SQL, {"db": database, "role": role})[0]
-    version, current_user, database_exists, can_login, is_admin = row
+    row = session.rows(
+        FACTS_SQL, {"db": database, "role": role, "history": HISTORY_TABLE, "lock": LOCK_TABLE}
+    )[0]
+    version, current_user, database_exists, can_login, is_admin, engine_tables = row
     dialect = detect_dialect(str(version))
     role_exists = can_login is not None
     password_matches = None
@@ -187,6 +196,7 @@ def read_facts(
         role_is_admin=bool(is_admin),
         password_matches=password_matches,
         num_replicas=num_replicas,
+        engine_tables=frozenset(engine_tables or ()),
     )
 
 

@@ -49,7 +49,6 @@ from migrator.history import (
     read_history,
     record_applied,
     record_companion_progress,
-    tables_present,
 )
 from migrator.lease import Lease, LeaseSettings
 from migrator.placeholders import DEFAULT_APP_USER
@@ -198,7 +197,8 @@ class Migrator:
         history: tuple[AppliedMigration, ...] = ()
         history_table = lock_table = False
         if on_target and facts.database_exists:
-            history_table, lock_table = tables_present(session)
+            history_table = HISTORY_TABLE in facts.engine_tables
+            lock_table = LOCK_TABLE in facts.engine_tables
             if history_table:
                 history = read_history(session)
         bootstrap = plan_bootstrap(

@@ -41,10 +41,6 @@ LOCK_DDL = sql.SQL(
 )"""
 )
 
-TABLES_PRESENT_SQL = (
-    "SELECT tablename FROM pg_catalog.pg_tables "
-    "WHERE schemaname = 'public' AND tablename IN (%s, %s)"
-)
 READ_HISTORY_SQL = (
     "SELECT id, version, checksum, applied_at, duration_ms, applied_by, statements, "
     "companion_statements, companion_done, companion_status "
@@ -61,13 +57,6 @@ RECORD_PROGRESS_SQL = (
 )
 
 _RACE_ERRORS = (errors.UniqueViolation, errors.DuplicateTable, errors.DuplicateObject)
-
-
-def tables_present(session: Session) -> tuple[bool, bool]:
-    """(history table exists, lock table exists) in the session's current database."""
-    rows = session.rows(TABLES_PRESENT_SQL, (HISTORY_TABLE, LOCK_TABLE))
-    names = {row[0] for row in rows}
-    return HISTORY_TABLE in names, LOCK_TABLE in names
 
 
 def create_tables(session: Session, *, history: bool, lock: bool) -> list[str]:

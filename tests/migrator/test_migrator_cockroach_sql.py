@@ -35,7 +35,6 @@ from migrator.history import (
     READ_HISTORY_SQL,
     RECORD_APPLIED_SQL,
     RECORD_PROGRESS_SQL,
-    TABLES_PRESENT_SQL,
 )
 from migrator.lease import (
     CLAIM_SQL,
@@ -68,7 +67,6 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "drop database": drop_database_statement("openalgo", Dialect.COCKROACHDB),
     "history table": HISTORY_DDL,
     "lock table": LOCK_DDL,
-    "tables present": TABLES_PRESENT_SQL,
     "read history": READ_HISTORY_SQL,
     "record applied": RECORD_APPLIED_SQL,
     "record progress": RECORD_PROGRESS_SQL,
