@@ -319,6 +319,7 @@ class TradingDatabase(pulumi.ComponentResource):
             "settings",
             ClusterSettingsArgs(
                 settings=config.cluster_settings,
+                settings_secret=config.cluster_settings_secret,
                 organization=config.organization,
                 license=config.license,
                 sql_audit=config.logging.sql_audit,

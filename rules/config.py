@@ -74,7 +74,7 @@ from rules.config_rules import (
 from rules.cron import CronError, full_backup_period_days, schedule_refusal
 from rules.names import DATABASE
 from rules.quantities import QUANTITY_HELP, parse_quantity
-from rules.settings import SettingValue, setting_refusal
+from rules.settings import SENSITIVE_SETTINGS, SettingValue, setting_refusal
 
 NAMESPACE = "openalgo"
 PROVIDER_NAMESPACES = ("kubernetes", "pulumi", "random", "tls")
@@ -750,8 +750,8 @@ class StackConfig(_Section):
     ] = False
     cluster_settings: Annotated[
         dict[str, SettingValue],
-        Format(cluster_settings_refusal, "map of setting: value"),
-        Field(description="none the program sets itself"),
+        Format(cluster_settings_refusal, "setting: value"),
+        Field(description="none the program sets itself; a secret when it holds a sensitive one"),
     ] = Field(default_factory=dict)
     logging: Logging = Logging()
 
@@ -784,6 +784,11 @@ class StackConfig(_Section):
         if mode == "auto":
             return "cluster" if self._facts.kubeconfig_present else "render"
         return mode
+
+    @property
+    def cluster_settings_secret(self) -> bool:
+        """``clusterSettings`` is a Pulumi secret (as a whole: a secret path makes it one)."""
+        return f"{NAMESPACE}:clusterSettings" in self._facts.secret_keys
 
     @property
     def render_directory(self) -> str:
@@ -860,6 +865,7 @@ class StackConfig(_Section):
                 shown="(unset)",
             )
         yield from self._license_checks(facts)
+        yield from self._settings_checks(facts)
         decommissioned = self.scaling.decommissioned
         yield Check(
             "scaling.decommissioned",
@@ -869,6 +875,25 @@ class StackConfig(_Section):
             f"distinct ordinals >= replicas ({self.replicas}): a decommissioned node "
             "cannot stay in the StatefulSet",
             uses=("replicas",),
+        )
+
+    def _settings_checks(self, facts: Facts) -> Iterator[Check]:
+        secret = f"{NAMESPACE}:clusterSettings" in facts.secret_keys
+        for name in sorted(SENSITIVE_SETTINGS.intersection(self.cluster_settings)):
+            yield Check(
+                "clusterSettings",
+                secret,
+                None,
+                f"{name!r} is one of CockroachDB's sensitive settings: set it as a secret "
+                f"(`pulumi config set --secret --path 'openalgo:clusterSettings[\"{name}\"]' ...`)",
+                shown="(a plain value, not shown)",
+            )
+        yield Check(
+            "logging.sqlAudit",
+            not self.logging.sql_audit or self.schema_.enabled,
+            self.logging.sql_audit,
+            "false while schema.enabled is false: the audited tables are the schema's",
+            uses=("schema.enabled",),
         )
 
     def _license_checks(self, facts: Facts) -> Iterator[Check]:

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from fake_cockroach import FakeCockroach, serve
 from pulumi.runtime import rpc
-from stack_harness import RenderedStack, run_stack_file
+from stack_harness import (
+    RenderedStack,
+    encode,
+    operator_secret_keys,
+    run_program,
+    run_stack_file,
+    stack_file_config,
+)
 
 from components.cluster_settings import ClusterSettingsError, ClusterSettingsProvider
 
@@ -30,6 +37,7 @@ def inputs(**overrides: Any) -> dict[str, Any]:
         "organization": "OpenAlgo",
         "license": LICENSE,
         "audited_tables": ["openalgo.orders"],
+        "secret_settings": None,
         "admin_dsn": "postgresql://root@db:26257/defaultdb",
     }
     return base | overrides
@@ -54,6 +62,8 @@ def test_applied_values_are_recorded_as_cockroachdb_spells_them(cockroach: FakeC
     assert state["applied"] == {
         "server.time_until_store_dead": "00:05:00",
         "cluster.organization": "OpenAlgo",
+        "enterprise.license": "as declared",
+        "audit:openalgo.orders": "READWRITE",
     }
 
 
@@ -96,7 +106,64 @@ def test_an_unchanged_licence_is_not_set_again(cockroach: FakeCockroach) -> None
     olds = {**inputs(), **outs(provider.create(inputs()))}
     cockroach.statements.clear()
     provider.update("cluster-settings", olds, inputs(settings={"kv.x.y": 1}))
-    assert not [s for s in cockroach.statements if "enterprise.license" in s]
+    assert not [s for s in cockroach.statements if s.startswith("SET CLUSTER SETTING enterprise")]
+
+
+def test_a_licence_changed_by_hand_shows_as_drift_and_is_set_again(
+    cockroach: FakeCockroach,
+) -> None:
+    provider = ClusterSettingsProvider()
+    state = {**inputs(), **outs(provider.create(inputs()))}
+    cockroach.settings["enterprise.license"] = "crl-0-someone-elses"
+    refreshed = {**state, **outs(provider.read("cluster-settings", state))}
+    assert refreshed["observed"]["enterprise.license"] == "another value"
+    assert "crl-0-someone-elses" not in str(refreshed)
+    assert provider.diff("cluster-settings", refreshed, inputs()).changes is True
+    provider.update("cluster-settings", refreshed, inputs())
+    assert cockroach.settings["enterprise.license"] == LICENSE
+
+
+def test_an_audit_switched_off_by_hand_shows_as_drift(cockroach: FakeCockroach) -> None:
+    provider = ClusterSettingsProvider()
+    state = {**inputs(), **outs(provider.create(inputs()))}
+    cockroach.audit_modes["openalgo.orders"] = "DISABLED"
+    refreshed = {**state, **outs(provider.read("cluster-settings", state))}
+    assert refreshed["observed"]["audit:openalgo.orders"] == "DISABLED"
+    assert provider.diff("cluster-settings", refreshed, inputs()).changes is True
+
+
+def test_secret_settings_are_kept_secret_and_read_back_without_their_values(
+    cockroach: FakeCockroach,
+) -> None:
+    secret = {"server.oidc_authentication.client_secret": "oidc-s3cr3t"}
+    state = outs(ClusterSettingsProvider().create(inputs(secret_settings=secret)))
+    assert "SET CLUSTER SETTING server.oidc_authentication.client_secret = 'oidc-s3cr3t'" in (
+        cockroach.statements
+    )
+    assert rpc.unwrap_rpc_secret(state["secret_settings"]) == secret
+    assert state["applied"]["server.oidc_authentication.client_secret"] == "as declared"
+    assert "oidc-s3cr3t" not in str(state["applied"]) + str(state["observed"])
+
+
+def test_a_setting_moved_between_plain_and_secret_is_set_not_reset(
+    cockroach: FakeCockroach,
+) -> None:
+    provider = ClusterSettingsProvider()
+    olds = {**inputs(), **outs(provider.create(inputs()))}
+    moved = inputs(settings={}, secret_settings={"server.time_until_store_dead": "5m"})
+    provider.update("cluster-settings", olds, moved)
+    assert "RESET CLUSTER SETTING server.time_until_store_dead" not in cockroach.statements
+    assert cockroach.settings["server.time_until_store_dead"] == "00:05:00"
+
+
+def test_state_written_before_the_readings_grew_is_no_change(cockroach: FakeCockroach) -> None:
+    """State of the previous release: no secret_settings, only the plain settings applied."""
+    provider = ClusterSettingsProvider()
+    state = {**inputs(), **outs(provider.create(inputs()))}
+    del state["secret_settings"]
+    state["applied"] = state["observed"] = {"server.time_until_store_dead": "00:05:00"}
+    refreshed = {**state, **outs(provider.read("cluster-settings", state))}
+    assert provider.diff("cluster-settings", refreshed, inputs()).changes is False
 
 
 def test_delete_resets_settings_and_audit_but_keeps_the_licence(cockroach: FakeCockroach) -> None:
@@ -157,3 +224,17 @@ def test_settings_wait_for_the_schema_tables(prod: RenderedStack) -> None:
 def test_a_configured_setting_reaches_the_resource() -> None:
     stack = run_stack_file("prod", clusterSettings={"server.time_until_store_dead": "5m"})
     assert stack.one(SETTINGS).inputs["settings"] == {"server.time_until_store_dead": "5m"}
+
+
+def test_settings_that_are_a_secret_in_config_are_declared_secret() -> None:
+    """A sensitive setting (e.g. the OIDC client secret) never reaches the state in plain."""
+    config = stack_file_config("prod") | {
+        "openalgo:clusterSettings": encode({"server.oidc_authentication.client_secret": "oidc"})
+    }
+    secret_keys = [*operator_secret_keys("prod"), "openalgo:clusterSettings"]
+    settings = run_program("prod", config, secret_keys=secret_keys).one(SETTINGS)
+    assert settings.inputs["settings"] == {}
+    assert settings.inputs["secret_settings"] == {
+        "server.oidc_authentication.client_secret": "oidc"
+    }
+    assert "oidc" in settings.secret_values

@@ -18,7 +18,14 @@ from components.backups import (
 )
 from components.cluster_guard import FINALIZE_SQL, PRESERVED_SQL, preserve_downgrade_sql
 from database.queries import NODE_STATUS_SQL
-from rules.settings import audit_sql, reset_setting_sql, set_setting_sql, show_setting_sql
+from rules.names import AUDITED_TABLES, DATABASE
+from rules.settings import (
+    audit_modes_sql,
+    audit_sql,
+    reset_setting_sql,
+    set_setting_sql,
+    show_setting_sql,
+)
 
 pytestmark = pytest.mark.parser
 
@@ -41,6 +48,9 @@ STATEMENTS = {
     "reset a setting": reset_setting_sql("server.time_until_store_dead"),
     "audit a table": audit_sql("openalgo.orders", on=True),
     "stop auditing a table": audit_sql("openalgo.orders", on=False),
+    "read audit modes": audit_modes_sql([f"{DATABASE}.{table}" for table in AUDITED_TABLES]),
+    "set a small float setting": set_setting_sql("kv.allocator.qps_rebalance_threshold", 1e-05),
+    "set a quoted string setting": set_setting_sql("cluster.label", "o'neil \\ desk"),
 }
 
 

@@ -900,9 +900,46 @@ def test_a_setting_the_program_owns_cannot_be_overridden() -> None:
     [found] = problems(clusterSettings={"cluster.preserve_downgrade_option": "25.2"})
     assert found.startswith("openalgo:clusterSettings = ")
     assert found.endswith(
-        "'cluster.preserve_downgrade_option': set by the program; change the upgrade guard "
-        "(openalgo:upgrade.finalize) instead"
+        "'cluster.preserve_downgrade_option' = '25.2': set by the program; change the upgrade "
+        "guard (openalgo:upgrade.finalize) instead"
     )
+
+
+def test_a_sensitive_setting_in_plain_config_is_refused_without_showing_it() -> None:
+    found = problems(clusterSettings={"server.oidc_authentication.client_secret": "s3cr3t"})
+    assert found == [
+        "openalgo:clusterSettings = (a plain value, not shown): "
+        "'server.oidc_authentication.client_secret' is one of CockroachDB's sensitive settings: "
+        "set it as a secret (`pulumi config set --secret --path "
+        "'openalgo:clusterSettings[\"server.oidc_authentication.client_secret\"]' ...`)"
+    ]
+
+
+def test_a_sensitive_setting_is_accepted_when_the_settings_are_a_secret() -> None:
+    values = stack_file_config("dev") | {
+        "openalgo:clusterSettings": json.dumps({"server.oidc_authentication.client_secret": "s"})
+    }
+    config = load_stack_config(
+        "dev", values, kubeconfig_present=False, secret_keys=["openalgo:clusterSettings"]
+    )
+    assert config.cluster_settings_secret is True
+
+
+def test_plain_cluster_settings_are_not_a_secret() -> None:
+    assert load(clusterSettings={"kv.x.y": 1}).cluster_settings_secret is False
+
+
+def test_a_non_finite_setting_value_is_refused() -> None:
+    [found] = problems(clusterSettings={"kv.x.y": float("inf")})
+    assert found.endswith("'kv.x.y': a string, finite number or true/false value")
+
+
+def test_the_sql_audit_needs_the_schema_tables() -> None:
+    found = problems(logging={"sqlAudit": True}, schema={"enabled": False})
+    assert found == [
+        "openalgo:logging.sqlAudit = true: false while schema.enabled is false: the audited "
+        "tables are the schema's"
+    ]
 
 
 def test_cluster_settings_keep_their_yaml_types() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rules.settings import (
+    audit_modes_sql,
     audit_sql,
     reset_setting_sql,
+    secret_readback,
     set_setting_sql,
     setting_literal,
     setting_refusal,
@@ -31,7 +33,7 @@ def test_a_setting_the_program_owns_is_refused_naming_where_to_change_it(
 ) -> None:
     refusal = setting_refusal(name, "x")
     assert refusal is not None
-    assert refusal.startswith(f"{name!r}: set by the program; change ")
+    assert refusal.startswith(f"{name!r} = 'x': set by the program; change ")
     assert owner in refusal
 
 
@@ -43,7 +45,15 @@ def test_a_name_that_is_not_a_setting_is_refused() -> None:
 
 
 def test_a_map_value_is_refused() -> None:
-    assert setting_refusal("kv.x", {"a": 1}) == "'kv.x': a string, number or true/false value"
+    assert setting_refusal("kv.x", {"a": 1}) == (
+        "'kv.x': a string, finite number or true/false value"
+    )
+
+
+def test_a_value_that_is_not_a_number_is_refused() -> None:
+    assert setting_refusal("kv.x", float("nan")) == (
+        "'kv.x': a string, finite number or true/false value"
+    )
 
 
 def test_literals_keep_the_setting_type() -> None:
@@ -64,3 +74,21 @@ def test_reset_and_audit_statements() -> None:
     assert audit_sql("openalgo.orders", on=False) == (
         "ALTER TABLE openalgo.orders EXPERIMENTAL_AUDIT SET OFF"
     )
+
+
+def test_audit_modes_are_read_for_the_named_live_tables() -> None:
+    assert audit_modes_sql(["openalgo.orders", "openalgo.o'x"]) == (
+        "SELECT database_name || '.' || name, audit_mode FROM crdb_internal.tables "
+        "WHERE schema_name = 'public' AND drop_time IS NULL "
+        "AND database_name || '.' || name IN ('openalgo.orders', 'openalgo.o''x')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("read", "kept"),
+    [("crl-0-abc", "as declared"), ("", "unset"), ("crl-0-other", "another value")],
+)
+def test_a_secret_setting_read_back_keeps_only_whether_it_holds_the_declared_value(
+    read: str, kept: str
+) -> None:
+    assert secret_readback("crl-0-abc", read) == kept
