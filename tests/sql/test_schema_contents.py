@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from repo import MIGRATIONS_DIR
 
+from rules.names import AUDITED_TABLES
+
 CRDB_SUFFIX = ".crdb.sql"
 FILE_NAME = re.compile(r"^(?P<number>\d{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)(?:\.crdb)?\.sql$")
 
@@ -156,6 +158,15 @@ def test_required_table_is_created(table: str) -> None:
     pattern = re.compile(rf"^CREATE TABLE (IF NOT EXISTS )?{table} \(", re.IGNORECASE)
     assert any(pattern.match(statement) for statement in portable_statements()), (
         f"no portable migration creates table {table}"
+    )
+
+
+@pytest.mark.parametrize("table", AUDITED_TABLES)
+def test_audited_table_is_created_by_a_migration(table: str) -> None:
+    """openalgo:logging.sqlAudit alters these tables: each must exist once the schema is in."""
+    pattern = re.compile(rf"^CREATE TABLE (IF NOT EXISTS )?{table} \(", re.IGNORECASE)
+    assert any(pattern.match(statement) for statement in portable_statements()), (
+        f"no portable migration creates the audited table {table}"
     )
 
 
