@@ -1050,6 +1050,8 @@ class _Report:
         top = key.split(".")[0]
         if top in SECRET_KEYS or f"{namespace}:{top}" in self._secret_keys:
             return "[secret]"
+        if isinstance(value, Mapping) and SENSITIVE_SETTINGS.intersection(value):
+            return "(holds a sensitive setting, not shown)"
         text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
         if len(text) > _SHOWN_CHARACTERS:
             return text[: _SHOWN_CHARACTERS - 3] + "..."

@@ -44,7 +44,8 @@ SettingValue = str | int | float | bool
 def setting_refusal(name: str, value: object) -> str | None:
     """Why ``name: value`` cannot go in openalgo:clusterSettings; None when it can."""
     if name in OWNED_SETTINGS:
-        return f"{name!r} = {value!r}: set by the program; change {OWNED_SETTINGS[name]} instead"
+        shown = "" if name in SENSITIVE_SETTINGS else f" = {value!r}"
+        return f"{name!r}{shown}: set by the program; change {OWNED_SETTINGS[name]} instead"
     if not SETTING_NAME.fullmatch(name):
         return (
             f"{name!r}: a cluster setting name, dot-separated lower-case words "

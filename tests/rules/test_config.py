@@ -945,3 +945,15 @@ def test_the_sql_audit_needs_the_schema_tables() -> None:
 def test_cluster_settings_keep_their_yaml_types() -> None:
     settings = {"server.time_until_store_dead": "5m", "kv.x.enabled": True, "kv.y.n": 3}
     assert load(clusterSettings=settings).cluster_settings == settings
+
+
+def test_a_licence_put_among_the_cluster_settings_is_never_shown() -> None:
+    for secret_keys in ([], ["openalgo:clusterSettings"]):
+        values = stack_file_config("dev") | {
+            "openalgo:clusterSettings": json.dumps({"enterprise.license": "crl-0-hunter2"})
+        }
+        with pytest.raises(ConfigError) as caught:
+            load_stack_config("dev", values, kubeconfig_present=False, secret_keys=secret_keys)
+        [found] = [str(p) for p in caught.value.problems]
+        assert "hunter2" not in found
+        assert "'enterprise.license': set by the program; change openalgo:license" in found
