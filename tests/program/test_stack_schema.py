@@ -88,7 +88,7 @@ def test_rendering_with_a_dsn_applies_the_schema_there_without_a_password() -> N
 
 
 def test_schema_can_be_switched_off() -> None:
-    stack = run_stack_file("prod", schema={"enabled": False})
+    stack = run_stack_file("prod", schema={"enabled": False}, logging={"sqlAudit": False})
     assert stack.of_type(SCHEMA) == []
 
 
