@@ -11,7 +11,6 @@ stays on. Every step checks what is already done, so an interrupted `up` is fini
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from components.dynamic_provider import DeclaredProvider
-from kube.access import KubeAccess, api_client
+from kube.access import ClusterNotReadyError, KubeAccess, api_client, read_or_none, wait_until
 from rules.names import selector_labels
 from rules.volumes import (
     GROWTH_MANAGER,
@@ -86,7 +85,11 @@ def grow(access: KubeAccess, old: str, new: str, props: Mapping[str, Any]) -> li
         ).items
     ]
     class_name = props.get("storage_class") or _claims_class(claims) or _default_class(api)
-    storage_class = _read_class(api, class_name) if class_name else None
+    storage_class = (
+        read_or_none(api, lambda: client.StorageV1Api(api).read_storage_class(class_name))
+        if class_name
+        else None
+    )
     refusal = expansion_refusal(old, new, class_name, storage_class)
     if refusal:
         raise VolumeGrowthError(refusal)
@@ -99,13 +102,13 @@ def grow(access: KubeAccess, old: str, new: str, props: Mapping[str, Any]) -> li
                 {"spec": {"resources": {"requests": {"storage": new}}}},
             )
             actions.append(f"claim {claim['metadata']['name']}: {claim_size(claim)} -> {new}")
-    live_dict = _read_statefulset(api, apps, name, namespace)
+    live_dict = read_or_none(api, lambda: apps.read_namespaced_stateful_set(name, namespace))
     if live_dict is None:
         actions.append(f"StatefulSet {name} not found: its templates are grown next time")
         return actions
     if smaller_than(template_size(live_dict), new):
         apps.delete_namespaced_stateful_set(name, namespace, propagation_policy="Orphan")
-        _wait_gone(apps, name, namespace, access.timeout_s)
+        _wait_gone(api, apps, name, namespace, access.timeout_s)
         _recreate(apps, namespace, live_dict, new)
         actions.append(f"StatefulSet {name}: claim templates -> {new}, pods kept running")
     _own_templates(apps, name, namespace, live_dict["metadata"].get("managedFields") or [])
@@ -141,19 +144,6 @@ def _own_templates(
     )
 
 
-def _read_statefulset(api: Any, apps: Any, name: str, namespace: str) -> dict[str, Any] | None:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        return dict(
-            api.sanitize_for_serialization(apps.read_namespaced_stateful_set(name, namespace))
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-
-
 def _claims_class(claims: list[dict[str, Any]]) -> str | None:
     for claim in claims:
         name = (claim.get("spec") or {}).get("storageClassName")
@@ -172,35 +162,23 @@ def _default_class(api: Any) -> str | None:
     return None
 
 
-def _read_class(api: Any, name: str) -> dict[str, Any] | None:
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
+def _wait_gone(api: Any, apps: Any, name: str, namespace: str, timeout_s: float) -> None:
+    def gone() -> tuple[bool, None]:
+        found = read_or_none(api, lambda: apps.read_namespaced_stateful_set(name, namespace))
+        return found is None, None
 
     try:
-        found = client.StorageV1Api(api).read_storage_class(name)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    return dict(api.sanitize_for_serialization(found))
-
-
-def _wait_gone(apps: Any, name: str, namespace: str, timeout_s: float) -> None:
-    from kubernetes.client.exceptions import ApiException
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            apps.read_namespaced_stateful_set(name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return
-            raise
-        time.sleep(POLL_SECONDS)
-    raise VolumeGrowthError(
-        f"StatefulSet {name} was not deleted within {timeout_s:.0f}s; its pods keep running. "
-        "Run `pulumi up` again"
-    )
+        wait_until(
+            gone,
+            timeout_s,
+            lambda _: (
+                f"StatefulSet {name} was not deleted within {timeout_s:.0f}s; its pods "
+                "keep running. Run `pulumi up` again"
+            ),
+            poll_s=POLL_SECONDS,
+        )
+    except ClusterNotReadyError as error:
+        raise VolumeGrowthError(str(error)) from None
 
 
 class VolumeGrowthResource(dynamic.Resource, module="openalgo", name="VolumeGrowth"):

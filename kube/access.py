@@ -229,6 +229,18 @@ def wait_until(
         sleep(min(poll_s, max(deadline - clock(), 0.0)))
 
 
+def read_or_none(api: Any, read: Callable[[], Any]) -> dict[str, Any] | None:
+    """The object ``read`` returns as plain JSON, or None when the API server has none."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return dict(api.sanitize_for_serialization(read()))
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
 class ClusterReader:
     """Reads the objects the waits judge; every call is one GET or LIST."""
 
@@ -242,14 +254,7 @@ class ClusterReader:
         self.batch = k8s.BatchV1Api(self.api)
 
     def _get(self, read: Callable[..., Any], name: str) -> dict[str, Any] | None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return dict(self.api.sanitize_for_serialization(read(name, self.access.namespace)))
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+        return read_or_none(self.api, lambda: read(name, self.access.namespace))
 
     def statefulset(self) -> dict[str, Any] | None:
         return self._get(self.apps.read_namespaced_stateful_set, self.access.statefulset)
