@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import LiteralString
 
@@ -136,6 +137,12 @@ def _holder_name() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
+
+
+class _ScriptFailedError(Exception):
+    """A statement of a file sent in one round trip failed and its transaction rolled back: the
+    file runs again statement by statement, which names the failing statement (or succeeds, if
+    what failed was transient)."""
 
 
 class Migrator:
@@ -275,9 +282,16 @@ class Migrator:
             if work is None:
                 work = self._connect(counters, target_database=True)
                 sessions.append(work)
-            done += create_tables(work, history=not state.history_table, lock=not state.lock_table)
-            lease_session = self._connect(counters, target_database=True)
-            sessions.append(lease_session)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # The lease's own session connects while the work session creates the tables.
+                connecting = pool.submit(self._connect, counters, target_database=True)
+                try:
+                    done += create_tables(
+                        work, history=not state.history_table, lock=not state.lock_table
+                    )
+                finally:
+                    lease_session = connecting.result()
+                    sessions.append(lease_session)
             runs: list[MigrationRun] = []
             with Lease(lease_session, _holder_name(), self._lease_settings, self._log) as lease:
                 history = read_history(work)
@@ -384,7 +398,9 @@ class Migrator:
         self._log.info("applying %s (%d statements)", migration.file_name, len(statements))
         self._reset_session(work, dialect, migration)
         started = time.monotonic()
-        for attempt in range(1, SERIALIZATION_ATTEMPTS + 1):
+        one_trip = len(statements) > 1
+        attempt = 1
+        while True:
             started = time.monotonic()
             current: Statement | None = None
             step = "before its first statement, while checking the migration lease"
@@ -393,9 +409,22 @@ class Migrator:
                     lease.fence(work)
                     if self._lock_timeout_s is not None:
                         work.run(local_lock_timeout_statement(self._lock_timeout_s))
-                    for statement in statements:
-                        current = statement
-                        work.run_statement(statement.text)
+                    if one_trip:
+                        step = (
+                            f"while running statements 1 to {len(statements)} of "
+                            f"{len(statements)} (lines {statements[0].line} to "
+                            f"{statements[-1].line}), sent in one round trip"
+                        )
+                        try:
+                            work.run_script([statement.text for statement in statements])
+                        except psycopg.Error:
+                            if work.broken:
+                                raise
+                            raise _ScriptFailedError from None
+                    else:
+                        for statement in statements:
+                            current = statement
+                            work.run_statement(statement.text)
                     current = None
                     step = "after its last statement, while extending the migration lease"
                     lease.fence(work)
@@ -413,6 +442,8 @@ class Migrator:
                     )
                     step = "at COMMIT"
                 break
+            except _ScriptFailedError:
+                one_trip = False
             except psycopg.errors.SerializationFailure as exc:
                 if attempt == SERIALIZATION_ATTEMPTS:
                     raise self._failure(
@@ -424,6 +455,7 @@ class Migrator:
                     attempt,
                     SERIALIZATION_ATTEMPTS,
                 )
+                attempt += 1
             except psycopg.Error as exc:
                 raise self._failure(
                     migration, migration.file_name, statements, current, exc, step=step
@@ -452,11 +484,10 @@ class Migrator:
     def _reset_session(self, work: Session, dialect: Dialect, migration: Migration) -> None:
         """Every migration starts from the session's connect-time settings."""
         try:
-            for statement in SESSION_RESET:
-                work.run(statement)
+            reset = SESSION_RESET
             if dialect is Dialect.COCKROACHDB:
-                for setting in COCKROACH_SESSION_SETTINGS:
-                    work.run(setting)
+                reset += COCKROACH_SESSION_SETTINGS
+            work.run("; ".join(reset))
         except psycopg.Error as exc:
             raise self._failure(
                 migration,

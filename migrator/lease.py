@@ -152,8 +152,7 @@ class Lease:
     def prepare_session(self) -> None:
         """Bound every lease statement on the server (see lease_session_settings)."""
         with self._guard:
-            for statement in lease_session_settings(self._settings):
-                self._session.run(statement)
+            self._session.run(sql.SQL("; ").join(lease_session_settings(self._settings)))
 
     def _attempt(self) -> tuple[bool, LeaseHolder | None]:
         """(claimed, holder seen before the claim); holder None when the row was locked."""

@@ -54,11 +54,23 @@ class Session:
 
     def run_statement(self, text: str) -> None:
         """Execute one statement of a migration file, counted as DDL or as another statement."""
+        self._count(text)
+        self.run(text)
+
+    def run_script(self, texts: Sequence[str]) -> None:
+        """Execute statements of a migration file in one round trip (the simple query protocol
+        takes several statements when no parameters are sent), counted as run_statement counts
+        them. A statement may end in a line comment, hence the newline before each `;`."""
+        for text in texts:
+            self._count(text)
+        self.counters.round_trips += 1
+        self._conn.execute("".join(f"{text}\n;\n" for text in texts))
+
+    def _count(self, text: str) -> None:
         if is_ddl(text):
             self.counters.ddl_statements += 1
         else:
             self.counters.other_statements += 1
-        self.run(text)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

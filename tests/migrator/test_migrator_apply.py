@@ -371,6 +371,44 @@ def test_apply_counts_ddl_and_other_statements_apart(
     assert (result.ddl_statements, result.other_statements) == (1, 3)
 
 
+def test_statements_of_a_file_do_not_cost_a_round_trip_each(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration(
+        "0002_seed",
+        "CREATE TABLE venues (id INT);\n"
+        + "".join(f"INSERT INTO venues VALUES ({n});\n" for n in range(30)),
+    )
+    result = migrator_for(names, migrations_dir).apply()
+    assert result.round_trips < 31
+    assert fetch(pg_server, names.database, "SELECT count(*) FROM venues") == [(30,)]
+
+
+def test_runtime_error_in_a_file_names_its_statement_and_leaves_nothing_of_the_file(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration(
+        "0001_venues",
+        "CREATE TABLE venues (id INT);\nINSERT INTO venues VALUES (1 / 0);\n"
+        "CREATE TABLE halls (id INT);\n",
+    )
+    with pytest.raises(MigrationFailedError) as caught:
+        migrator_for(names, migrations_dir).apply()
+    assert str(caught.value).startswith("0001_venues.sql: statement 2 of 3 (line 2)")
+    assert "division by zero" in str(caught.value)
+    assert not table_exists(pg_server, names.database, "venues")
+
+
 def test_failure_after_the_last_statement_names_the_engine_step_not_commit(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
 ) -> None:

@@ -63,7 +63,7 @@ def _crash_when_sleeping(instance: PostgresServer, crashed: threading.Event) -> 
             instance.info,
             "postgres",
             "SELECT 1 FROM pg_stat_activity WHERE application_name = 'openalgo-migrator' "
-            "AND query LIKE 'SELECT pg_sleep%%'",
+            "AND query LIKE '%%SELECT pg_sleep(%%'",
         )
         if sleeping:
             instance.crash()
@@ -98,7 +98,10 @@ def test_server_crash_mid_migration_keeps_earlier_history_and_rolls_back_the_cur
         crasher.join()
         if crashed.is_set():
             pg_instance.launch()
-    assert str(caught.value).startswith("0002_trades.sql: statement 2 of 2 (line 2)")
+    assert str(caught.value).startswith(
+        "0002_trades.sql: failed while running statements 1 to 2 of 2 (lines 1 to 2), "
+        "sent in one round trip"
+    )
     assert history_ids(info, names.database) == ["0001_orders"]
     assert not table_exists(info, names.database, "trades")
     write_migration("0002_trades", "CREATE TABLE trades (id INT);\n")

@@ -55,7 +55,7 @@ def sleeping_backend(info: ServerInfo, database: str) -> int | None:
         info,
         "postgres",
         "SELECT pid FROM pg_stat_activity WHERE datname = %s "
-        "AND application_name = 'openalgo-migrator' AND query LIKE 'SELECT pg_sleep%%'",
+        "AND application_name = 'openalgo-migrator' AND query LIKE '%%SELECT pg_sleep(%%'",
         (database,),
     )
     return int(rows[0][0]) if rows else None
