@@ -426,11 +426,13 @@ class Migrator:
                             current = statement
                             work.run_statement(statement.text)
                     current = None
-                    step = "after its last statement, while extending the migration lease"
-                    lease.fence(work)
-                    step = f"after its last statement, while recording it in {HISTORY_TABLE}"
+                    step = (
+                        "after its last statement, while extending the migration lease and "
+                        f"recording it in {HISTORY_TABLE}"
+                    )
                     record_applied(
                         work,
+                        lease,
                         migration_id=migration.id,
                         version=migration.version,
                         checksum=migration.checksum,

@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import errors, sql
 
+from migrator.lease import Lease
 from migrator.results import AppliedMigration, CompanionStatus
 from migrator.session import Session
 
@@ -49,8 +50,10 @@ READ_HISTORY_SQL = (
 RECORD_APPLIED_SQL = (
     "INSERT INTO public.schema_migrations (id, version, checksum, duration_ms, applied_by, "
     "statements, companion_statements, companion_done, companion_status) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)"
+    "SELECT %(id)s, %(version)s, %(checksum)s, %(duration_ms)s, %(applied_by)s, %(statements)s, "
+    "%(companion_statements)s, 0, %(companion_status)s FROM lease RETURNING id"
 )
+"""Run through Lease.fenced_write, which supplies the `lease` row while the lease is held."""
 RECORD_PROGRESS_SQL = (
     "UPDATE public.schema_migrations SET companion_done = %s, companion_status = %s, "
     "duration_ms = duration_ms + %s WHERE id = %s"
@@ -95,6 +98,7 @@ def _row_to_applied(row: tuple[Any, ...]) -> AppliedMigration:
 
 def record_applied(
     session: Session,
+    lease: Lease,
     *,
     migration_id: str,
     version: int,
@@ -105,18 +109,21 @@ def record_applied(
     companion_statements: int,
     companion_status: CompanionStatus,
 ) -> None:
-    session.run(
+    """Record a migration inside its transaction, extending the lease in the same round trip;
+    LeaseLostError, and nothing recorded, once another apply took the lease over."""
+    lease.fenced_write(
+        session,
         RECORD_APPLIED_SQL,
-        (
-            migration_id,
-            version,
-            checksum,
-            duration_ms,
-            applied_by,
-            statements,
-            companion_statements,
-            companion_status.value,
-        ),
+        {
+            "id": migration_id,
+            "version": version,
+            "checksum": checksum,
+            "duration_ms": duration_ms,
+            "applied_by": applied_by,
+            "statements": statements,
+            "companion_statements": companion_statements,
+            "companion_status": companion_status.value,
+        },
     )
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import errors, sql
@@ -44,11 +45,20 @@ CLAIM_SQL = (
     "WHERE l.holder IS NULL OR l.holder = excluded.holder OR l.expires_at < now() "
     "RETURNING l.holder"
 )
-RENEW_SQL = (
+RENEW_UPDATE = (
     "UPDATE public.schema_migrations_lock "
     "SET expires_at = clock_timestamp() + %(seconds)s * INTERVAL '1 second' "
-    "WHERE id = 1 AND holder = %(holder)s RETURNING expires_at"
+    "WHERE id = 1 AND holder = %(holder)s"
 )
+RENEW_SQL = RENEW_UPDATE + " RETURNING expires_at"
+
+
+def fenced_sql(statement: LiteralString) -> LiteralString:
+    """`statement`, an INSERT ... SELECT ... FROM lease ... RETURNING, made to extend the lease
+    and to write nothing once the lease was taken over, in one round trip."""
+    return "WITH lease AS (" + RENEW_UPDATE + " RETURNING 1) " + statement
+
+
 RELEASE_SQL = (
     "UPDATE public.schema_migrations_lock SET holder = NULL, expires_at = now() "
     "WHERE id = 1 AND holder = %(holder)s"
@@ -229,8 +239,15 @@ class Lease:
 
     def fence(self, work: Session) -> None:
         """Inside a migration transaction: extend the lease or abort if it was taken over."""
-        params = {"holder": self.holder, "seconds": self._settings.duration_s}
-        if not work.rows(RENEW_SQL, params):
+        self._fenced(work, RENEW_SQL, {})
+
+    def fenced_write(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
+        """Inside a migration transaction: fence() and `statement` (see fenced_sql) at once."""
+        self._fenced(work, fenced_sql(statement), params)
+
+    def _fenced(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
+        renew = {"holder": self.holder, "seconds": self._settings.duration_s}
+        if not work.rows(statement, {**params, **renew}):
             self._lost = True
         if self._lost:
             raise LeaseLostError(

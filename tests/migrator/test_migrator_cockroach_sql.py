@@ -42,6 +42,7 @@ from migrator.lease import (
     RELEASE_SQL,
     RENEW_SQL,
     LeaseSettings,
+    fenced_sql,
     lease_session_settings,
 )
 from migrator.scram import build_verifier
@@ -68,7 +69,7 @@ ENGINE_STATEMENTS: dict[str, str | sql.Composable] = {
     "history table": HISTORY_DDL,
     "lock table": LOCK_DDL,
     "read history": READ_HISTORY_SQL,
-    "record applied": RECORD_APPLIED_SQL,
+    "record applied": fenced_sql(RECORD_APPLIED_SQL),
     "record progress": RECORD_PROGRESS_SQL,
     "claim lease": CLAIM_SQL,
     "renew lease": RENEW_SQL,

@@ -16,6 +16,7 @@ from postgres_server import ServerInfo
 
 from migrator import (
     ApplyResult,
+    CompanionStatus,
     LeaseLostError,
     LeaseSettings,
     LockUnavailableError,
@@ -23,6 +24,7 @@ from migrator import (
     Migrator,
     load_migrations,
 )
+from migrator.history import record_applied
 from migrator.lease import Lease, lease_session_settings
 from migrator.session import Counters, Session, connect
 
@@ -227,6 +229,34 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
         work.transaction(),
     ):
         lease.fence(work)
+    assert lease_holder(pg_server, names.database) == "usurper"
+
+
+def test_recording_a_migration_after_the_lease_was_taken_over_writes_no_history_row(
+    pg_server: ServerInfo,
+    names: Names,
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+) -> None:
+    log = logging.getLogger("migrator")
+    lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
+    lease.acquire()
+    set_lease(pg_server, names.database, "usurper", 60)
+    work = session_on()
+    with pytest.raises(LeaseLostError), work.transaction():
+        record_applied(
+            work,
+            lease,
+            migration_id="0009_late",
+            version=9,
+            checksum="0" * 64,
+            duration_ms=1,
+            applied_by="worker",
+            statements=1,
+            companion_statements=0,
+            companion_status=CompanionStatus.NONE,
+        )
+    assert "0009_late" not in history_ids(pg_server, names.database)
     assert lease_holder(pg_server, names.database) == "usurper"
 
 
