@@ -289,9 +289,12 @@ class Migrator:
                     done += create_tables(
                         work, history=not state.history_table, lock=not state.lock_table
                     )
-                finally:
-                    lease_session = connecting.result()
-                    sessions.append(lease_session)
+                except BaseException:
+                    if connecting.exception() is None:
+                        connecting.result().close()
+                    raise
+                lease_session = connecting.result()
+                sessions.append(lease_session)
             runs: list[MigrationRun] = []
             with Lease(lease_session, _holder_name(), self._lease_settings, self._log) as lease:
                 history = read_history(work)
