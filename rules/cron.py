@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from croniter import croniter
@@ -23,6 +23,17 @@ _START = datetime(2025, 1, 1, tzinfo=UTC)
 _HORIZON = timedelta(days=4 * 366 + 1)
 """Four years and a day: a schedule on 29 February shows its longest gap within it."""
 DAY = timedelta(days=1)
+_SEARCH_DAYS = 8 * 366
+"""Two leap days apart and more: a day pattern with no day in it never matches."""
+_FIVE_FIELDS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 
 ALLOWED = (
     "a cron expression of five fields (minute hour day-of-month month day-of-week, e.g. "
@@ -73,29 +84,47 @@ def schedule_refusal(expression: str) -> str | None:
 
 @lru_cache(maxsize=256)
 def full_backup_period_days(expression: str) -> int:
-    """The longest time between two runs of ``expression``, in whole days rounded up.
+    """The longest time between two runs of ``expression``, in whole days rounded up, over four
+    years from 2025.
 
-    Runs within one day are at most a day apart, so only the step from a day's last run to
-    the next run counts; walking from day to day keeps this fast for frequent schedules.
+    Every day a schedule runs on, it runs at the same times, so the longest gap is the longest
+    stretch between two run days plus the step from a day's last run to the next day's first.
+    The days come from croniter's expansion of the fields and its rule for day of month and day
+    of week (either one, when both are restricted), so this reads the expression as croniter
+    does without asking it for each run.
     """
     parse_schedule(expression)
-    try:
-        run = _previous(expression, _START)
-        longest = DAY
-        while run < _START + _HORIZON:
-            last_of_day = _previous(expression, datetime.combine(run.date() + DAY, time(), UTC))
-            run = _next(expression, last_of_day)
-            longest = max(longest, run - last_of_day)
-    except (ValueError, KeyError) as error:  # croniter: no run within its search window
-        raise CronError("it never runs") from error
-    return math.ceil(longest / DAY)
+    fields, _ = croniter.expand(_FIVE_FIELDS.get(expression, expression))
+    minutes, hours, days, months, weekdays = (
+        None if field[0] == "*" else frozenset(int(value) for value in field) for field in fields
+    )
+    times = sorted(
+        hour * 60 + minute
+        for hour in (range(24) if hours is None else hours)
+        for minute in (range(60) if minutes is None else minutes)
+    )
+    first, last = timedelta(minutes=times[0]), timedelta(minutes=times[-1])
+    either = days is not None and weekdays is not None
 
+    def runs_on(day: date) -> bool:
+        if months is not None and day.month not in months:
+            return False
+        on_day = days is None or day.day in days
+        on_weekday = weekdays is None or day.isoweekday() % 7 in weekdays
+        return (on_day or on_weekday) if either else (on_day and on_weekday)
 
-def _previous(expression: str, moment: datetime) -> datetime:
-    found: datetime = croniter(expression, moment).get_prev(datetime)
-    return found
+    def next_run_day(day: date, step: timedelta) -> date:
+        for _ in range(_SEARCH_DAYS):
+            day += step
+            if runs_on(day):
+                return day
+        raise CronError("it never runs")
 
-
-def _next(expression: str, moment: datetime) -> datetime:
-    found: datetime = croniter(expression, moment).get_next(datetime)
-    return found
+    day = next_run_day(_START.date(), -DAY)
+    longest = DAY
+    while True:
+        following = next_run_day(day, DAY)
+        longest = max(longest, following - day - last + first)
+        if datetime.combine(following, time(), UTC) + first >= _START + _HORIZON:
+            return math.ceil(longest / DAY)
+        day = following

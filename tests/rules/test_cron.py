@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.cron import CronError, full_backup_period_days, parse_schedule, schedule_refusal
+from rules.cron import (
+    DESCRIPTORS,
+    CronError,
+    full_backup_period_days,
+    parse_schedule,
+    schedule_refusal,
+)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +95,46 @@ def test_any_five_fields_are_accepted_with_a_period_or_refused_with_a_reason(
         assert full_backup_period_days(expression) >= 1
     else:
         assert refusal.startswith("a cron expression of five fields")
+
+
+def croniter_period_days(expression: str) -> int:
+    """The period as croniter finds it run by run: from 2025 for four years and a day, each run
+    day's last run and the run after it (the slow reference the computed period must equal)."""
+    start, day = datetime(2025, 1, 1, tzinfo=UTC), timedelta(days=1)
+    try:
+        run = croniter(expression, start).get_prev(datetime)
+        longest = day
+        while run < start + timedelta(days=4 * 366 + 1):
+            midnight = datetime.combine(run.date() + day, time(), UTC)
+            last_of_day = croniter(expression, midnight).get_prev(datetime)
+            run = croniter(expression, last_of_day).get_next(datetime)
+            longest = max(longest, run - last_of_day)
+    except (ValueError, KeyError) as error:
+        raise CronError("it never runs") from error
+    return math.ceil(longest / day)
+
+
+schedules = st.one_of(
+    st.sampled_from(DESCRIPTORS),
+    st.tuples(
+        st.sampled_from(["0", "*/20", "5,35", "59"]),
+        st.sampled_from(["0", "*/6", "1-3", "23", "*"]),
+        st.sampled_from(["*", "1", "15", "29", "30", "31", "1,15", "*/2", "10-20", "?"]),
+        st.sampled_from(["*", "2", "1-6", "JAN", "*/3", "4,6,9,11", "2,4"]),
+        st.sampled_from(["*", "0", "1-5", "MON", "*/2", "6", "SAT,SUN", "?"]),
+    ).map(" ".join),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(schedules)
+def test_period_is_the_one_croniter_finds_run_by_run(expression: str) -> None:
+    try:
+        expected: int | str = croniter_period_days(expression)
+    except CronError as error:
+        expected = str(error)
+    try:
+        computed: int | str = full_backup_period_days(expression)
+    except CronError as error:
+        computed = str(error)
+    assert computed == expected
