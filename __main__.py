@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -73,3 +74,8 @@ if database.monitoring.prometheus_rule_name is not None:
     pulumi.export("prometheusRule", database.monitoring.prometheus_rule_name)
 if database.monitoring.dashboard_name is not None:
     pulumi.export("grafanaDashboard", database.monitoring.dashboard_name)
+
+# Everything built so far lives until the process exits, and the engine waits for that exit:
+# frozen, it is left out of CPython's collections, the last of which would otherwise walk every
+# module and resource object (about 0.3 s of each `pulumi up`).
+gc.freeze()

@@ -7,6 +7,7 @@ and options, so tests can assert on manifests as the Kubernetes API would receiv
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import runpy
 from collections.abc import Iterator, Mapping
@@ -214,6 +215,7 @@ def run_program(
 
     program()
     recording[0] = False
+    gc.unfreeze()  # __main__.py freezes what it built; many runs share this test process
     return RenderedStack(mocks.resources, outputs, secret_outputs, options)
 
 
