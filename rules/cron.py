@@ -24,7 +24,8 @@ _HORIZON = timedelta(days=4 * 366 + 1)
 """Four years and a day: a schedule on 29 February shows its longest gap within it."""
 DAY = timedelta(days=1)
 _SEARCH_DAYS = 8 * 366
-"""Two leap days apart and more: a day pattern with no day in it never matches."""
+"""Eight years, more than any gap between two days a pattern matches (a 29 February comes every
+four years until 2096): a pattern that matches no day within it never runs."""
 _FIVE_FIELDS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
