@@ -20,7 +20,6 @@ import pulumi.dynamic as dynamic
 
 from components.dynamic_provider import DeclaredProvider
 from kube.access import ClusterNotReadyError, KubeAccess, api_client, read_or_none, wait_until
-from rules.names import selector_labels
 from rules.volumes import (
     GROWTH_MANAGER,
     claim_size,
@@ -80,8 +79,7 @@ def grow(access: KubeAccess, old: str, new: str, props: Mapping[str, Any]) -> li
     claims = [
         api.sanitize_for_serialization(claim)
         for claim in core.list_namespaced_persistent_volume_claim(
-            namespace,
-            label_selector=",".join(f"{k}={v}" for k, v in selector_labels().items()),
+            namespace, label_selector=access.label_selector
         ).items
     ]
     class_name = props.get("storage_class") or _claims_class(claims) or _default_class(api)

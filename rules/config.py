@@ -865,7 +865,7 @@ class StackConfig(_Section):
                 shown="(unset)",
             )
         yield from self._license_checks(facts)
-        yield from self._settings_checks(facts)
+        yield from self._settings_checks()
         decommissioned = self.scaling.decommissioned
         yield Check(
             "scaling.decommissioned",
@@ -877,12 +877,11 @@ class StackConfig(_Section):
             uses=("replicas",),
         )
 
-    def _settings_checks(self, facts: Facts) -> Iterator[Check]:
-        secret = f"{NAMESPACE}:clusterSettings" in facts.secret_keys
+    def _settings_checks(self) -> Iterator[Check]:
         for name in sorted(SENSITIVE_SETTINGS.intersection(self.cluster_settings)):
             yield Check(
                 "clusterSettings",
-                secret,
+                self.cluster_settings_secret,
                 None,
                 f"{name!r} is one of CockroachDB's sensitive settings: set it as a secret "
                 f"(`pulumi config set --secret --path 'openalgo:clusterSettings[\"{name}\"]' ...`)",
