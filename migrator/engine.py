@@ -400,7 +400,6 @@ class Migrator:
             companion_status = CompanionStatus.SKIPPED
         self._log.info("applying %s (%d statements)", migration.file_name, len(statements))
         self._reset_session(work, dialect, migration)
-        started = time.monotonic()
         one_trip = len(statements) > 1
         attempt = 1
         while True:
