@@ -140,9 +140,9 @@ def _holder_name() -> str:
 
 
 class _ScriptFailedError(Exception):
-    """A statement of a file sent in one round trip failed and its transaction rolled back: the
-    file runs again statement by statement, which names the failing statement (or succeeds, if
-    what failed was transient)."""
+    """The round trip of BEGIN, the lease check and a file's statements failed and its
+    transaction rolled back: the file runs again statement by statement, which names the failing
+    statement or engine step (or succeeds, if what failed was transient)."""
 
 
 class Migrator:
@@ -400,30 +400,36 @@ class Migrator:
             companion_status = CompanionStatus.SKIPPED
         self._log.info("applying %s (%d statements)", migration.file_name, len(statements))
         self._reset_session(work, dialect, migration)
-        one_trip = len(statements) > 1
+        settings = (
+            ()
+            if self._lock_timeout_s is None
+            else (local_lock_timeout_statement(self._lock_timeout_s),)
+        )
+        one_trip = bool(statements)
         attempt = 1
         while True:
             started = time.monotonic()
             current: Statement | None = None
             step = "before its first statement, while checking the migration lease"
             try:
-                with work.transaction():
-                    lease.fence(work)
-                    if self._lock_timeout_s is not None:
-                        work.run(local_lock_timeout_statement(self._lock_timeout_s))
+                with work.batched_transaction():
                     if one_trip:
                         step = (
                             f"while running statements 1 to {len(statements)} of "
                             f"{len(statements)} (lines {statements[0].line} to "
-                            f"{statements[-1].line}), sent in one round trip"
+                            f"{statements[-1].line}), sent in one round trip after BEGIN and "
+                            "the migration lease check"
                         )
                         try:
-                            work.run_script([statement.text for statement in statements])
+                            lease.begin_fenced(
+                                work, settings, [statement.text for statement in statements]
+                            )
                         except psycopg.Error:
                             if work.broken:
                                 raise
                             raise _ScriptFailedError from None
                     else:
+                        lease.begin_fenced(work, settings)
                         for statement in statements:
                             current = statement
                             work.run_statement(statement.text)

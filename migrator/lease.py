@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString
@@ -28,7 +29,7 @@ import psycopg
 from psycopg import errors, sql
 
 from migrator.errors import LeaseLostError, LockUnavailableError
-from migrator.session import Session
+from migrator.session import Query, Session
 
 ROW_BUSY_ERRORS = (errors.LockNotAvailable, errors.QueryCanceled)
 """lock_timeout (55P03) or statement_timeout (57014) on the lease session: the row is locked."""
@@ -39,7 +40,7 @@ ROW_LOCKED = (
 
 CLAIM_SQL = (
     "INSERT INTO public.schema_migrations_lock AS l (id, holder, acquired_at, expires_at) "
-    "VALUES (1, %(holder)s, now(), now() + %(seconds)s * INTERVAL '1 second') "
+    "VALUES (1, %(holder)s, now(), now() + %(seconds)s::FLOAT8 * INTERVAL '1 second') "
     "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
     "expires_at = excluded.expires_at "
     "WHERE l.holder IS NULL OR l.holder = excluded.holder OR l.expires_at < now() "
@@ -47,7 +48,7 @@ CLAIM_SQL = (
 )
 RENEW_UPDATE = (
     "UPDATE public.schema_migrations_lock "
-    "SET expires_at = clock_timestamp() + %(seconds)s * INTERVAL '1 second' "
+    "SET expires_at = clock_timestamp() + %(seconds)s::FLOAT8 * INTERVAL '1 second' "
     "WHERE id = 1 AND holder = %(holder)s"
 )
 RENEW_SQL = RENEW_UPDATE + " RETURNING expires_at"
@@ -151,10 +152,9 @@ class Lease:
         return LeaseHolder(holder, expires_at, bool(expired) if holder else True)
 
     def try_acquire(self) -> bool:
-        params = {"holder": self.holder, "seconds": self._settings.duration_s}
         try:
             with self._guard:
-                rows = self._session.rows(CLAIM_SQL, params)
+                rows = self._session.rows(CLAIM_SQL, self._renew_params())
         except psycopg.errors.SerializationFailure:
             return False
         return bool(rows)
@@ -230,9 +230,8 @@ class Lease:
         )
 
     def renew(self) -> bool:
-        params = {"holder": self.holder, "seconds": self._settings.duration_s}
         with self._guard:
-            rows = self._session.rows(RENEW_SQL, params)
+            rows = self._session.rows(RENEW_SQL, self._renew_params())
         if not rows:
             self._lost = True
         return bool(rows)
@@ -241,13 +240,27 @@ class Lease:
         """Inside a migration transaction: extend the lease or abort if it was taken over."""
         self._fenced(work, RENEW_SQL, {})
 
+    def begin_fenced(
+        self, work: Session, settings: Sequence[Query] = (), statements: Sequence[str] = ()
+    ) -> None:
+        """Open a migration transaction (in Session.batched_transaction) with fence() as its
+        first statement, followed by `settings` and `statements`, in one round trip. Once the
+        lease was taken over, the statements have run but LeaseLostError rolls them back."""
+        fence = work.bind(RENEW_SQL, self._renew_params())
+        self._check(work.begin_with(fence, settings, statements))
+
     def fenced_write(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
         """Inside a migration transaction: fence() and `statement` (see fenced_sql) at once."""
         self._fenced(work, fenced_sql(statement), params)
 
+    def _renew_params(self) -> dict[str, Any]:
+        return {"holder": self.holder, "seconds": self._settings.duration_s}
+
     def _fenced(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
-        renew = {"holder": self.holder, "seconds": self._settings.duration_s}
-        if not work.rows(statement, {**params, **renew}):
+        self._check(work.rows(statement, {**params, **self._renew_params()}))
+
+    def _check(self, fence_rows: Sequence[object]) -> None:
+        if not fence_rows:
             self._lost = True
         if self._lost:
             raise LeaseLostError(

@@ -9,6 +9,7 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from database.connect import ConnectError
 from database.connect import connect as open_connection
@@ -57,15 +58,6 @@ class Session:
         self._count(text)
         self.run(text)
 
-    def run_script(self, texts: Sequence[str]) -> None:
-        """Execute statements of a migration file in one round trip (the simple query protocol
-        takes several statements when no parameters are sent), counted as run_statement counts
-        them. A statement may end in a line comment, hence the newline before each `;`."""
-        for text in texts:
-            self._count(text)
-        self.counters.round_trips += 1
-        self._conn.execute("".join(f"{text}\n;\n" for text in texts))
-
     def _count(self, text: str) -> None:
         if is_ddl(text):
             self.counters.ddl_statements += 1
@@ -77,6 +69,43 @@ class Session:
         self.counters.round_trips += 2
         with self._conn.transaction():
             yield
+
+    @contextlib.contextmanager
+    def batched_transaction(self) -> Iterator[None]:
+        """A transaction whose BEGIN the block sends with its first statements (begin_with), so
+        opening it costs no round trip of its own; COMMIT after the block, ROLLBACK if it
+        raises."""
+        try:
+            yield
+        except BaseException:
+            if not self.broken and self._conn.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    self.run("ROLLBACK")
+            raise
+        self.run("COMMIT")
+
+    def begin_with(
+        self, guard: Query, settings: Sequence[Query] = (), statements: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """BEGIN, `guard`, `settings`, then migration `statements` (counted as run_statement
+        counts them), in one round trip; returns the rows of `guard`. The simple query protocol
+        takes several statements but no parameters, so `guard` and `settings` come with their
+        values written in (bind). A statement may end in a line comment, hence the newline
+        before each `;`."""
+        for text in statements:
+            self._count(text)
+        self.counters.round_trips += 1
+        texts = [self._text(query) for query in (guard, *settings)] + list(statements)
+        cursor = self._conn.execute("BEGIN;\n" + "".join(f"{text}\n;\n" for text in texts))
+        cursor.nextset()
+        return cursor.fetchall()
+
+    def bind(self, query: LiteralString, params: Mapping[str, Any]) -> str:
+        """`query` with `params` written in as literals, the way the server would read them."""
+        return psycopg.ClientCursor(self._conn).mogrify(query, params)
+
+    def _text(self, query: Query) -> str:
+        return query if isinstance(query, str) else query.as_string(self._conn)
 
     def close(self) -> None:
         self._conn.close()

@@ -390,6 +390,22 @@ def test_statements_of_a_file_do_not_cost_a_round_trip_each(
     assert fetch(pg_server, names.database, "SELECT count(*) FROM venues") == [(30,)]
 
 
+def test_each_pending_file_costs_four_round_trips(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> None:
+    """The session reset; BEGIN, the lease check and the file's statements; the history row
+    with the lease extension; COMMIT."""
+    write_migration("0001_orders", ORDERS)
+    migrator_for(names, migrations_dir).apply()
+    write_migration("0002_venues", "CREATE TABLE venues (id INT);\nINSERT INTO venues VALUES (1);")
+    one = migrator_for(names, migrations_dir).apply()
+    write_migration("0003_halls", "CREATE TABLE halls (id INT);\n")
+    write_migration("0004_seats", "CREATE TABLE seats (id INT);\nCREATE TABLE rows (id INT);\n")
+    two = migrator_for(names, migrations_dir).apply()
+    assert (one.applied_ids, two.applied_ids) == (("0002_venues",), ("0003_halls", "0004_seats"))
+    assert two.round_trips - one.round_trips == 4
+
+
 def test_runtime_error_in_a_file_names_its_statement_and_leaves_nothing_of_the_file(
     pg_server: ServerInfo,
     names: Names,

@@ -232,6 +232,40 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
     assert lease_holder(pg_server, names.database) == "usurper"
 
 
+def test_statements_sent_with_the_lease_check_are_rolled_back_once_the_lease_was_taken_over(
+    pg_server: ServerInfo,
+    names: Names,
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+) -> None:
+    log = logging.getLogger("migrator")
+    lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
+    lease.acquire()
+    set_lease(pg_server, names.database, "usurper", 60)
+    work = session_on()
+    with pytest.raises(LeaseLostError), work.batched_transaction():
+        lease.begin_fenced(work, statements=["CREATE TABLE venues (id INT)"])
+    assert not table_exists(pg_server, names.database, "venues")
+    assert lease_holder(pg_server, names.database) == "usurper"
+
+
+def test_lease_check_sent_with_statements_holds_the_lease_row_until_commit(
+    bootstrapped: Migrator, session_on: Callable[[], Session]
+) -> None:
+    settings = LeaseSettings(duration_s=5, row_lock_timeout_s=0.2)
+    log = logging.getLogger("migrator")
+    lease = Lease(session_on(), "worker", settings, log)
+    lease.acquire()
+    work = session_on()
+    rival = Lease(session_on(), "rival", settings, log)
+    rival.prepare_session()
+    with work.batched_transaction():
+        lease.begin_fenced(work, statements=["CREATE TABLE venues (id INT)"])
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            rival.try_acquire()
+    assert work.rows("SELECT count(*) FROM venues") == [(0,)]
+
+
 def test_recording_a_migration_after_the_lease_was_taken_over_writes_no_history_row(
     pg_server: ServerInfo,
     names: Names,

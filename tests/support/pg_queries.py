@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, LiteralString
 
 import psycopg
 from postgres_server import ServerInfo
+
+LOG_ENTRY_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \S+ \[\d+\] ")
+"""How LOG_LINE_PREFIX of the test servers starts: `%m [%p] `."""
 
 
 def fetch(
@@ -35,5 +39,12 @@ def database_exists(info: ServerInfo, dbname: str) -> bool:
 
 
 def migrator_log_lines(log_text: str, application_name: str = "openalgo-migrator") -> list[str]:
-    """Server log lines written for statements a migrator session sent."""
-    return [line for line in log_text.splitlines() if f"app={application_name} " in line]
+    """Server log entries written for statements a migrator session sent; an entry of several
+    statements sent together spans lines, of which only the first carries the prefix."""
+    entries: list[str] = []
+    for line in log_text.splitlines():
+        if LOG_ENTRY_START.match(line):
+            entries.append(line)
+        elif entries:
+            entries[-1] += "\n" + line
+    return [entry for entry in entries if f"app={application_name} " in entry]
