@@ -12,7 +12,9 @@ Prints:
     staging, manifests rendered, schema applied to a local PostgreSQL 15): `pulumi preview`,
     the first `pulumi up` and the no-op `pulumi up` (median of --runs), with each one's
     resource summary; then no-op ups of this program and of an empty Python program on the same
-    engine, alternated in pairs, and the median of their ratios against the target (<= 1.2x).
+    engine, alternated in pairs, and the median of their ratios against the target (<= 1.2x);
+    alongside, a minimal program of the same design (one rendered Namespace, one dynamic
+    resource), which shows what of the ratio any such program pays.
 
 Run: .venv/bin/python benchmarks/bench_engine.py [--runs N] [--cold-stand-ins]
 """
@@ -92,12 +94,43 @@ EMPTY_PROGRAM = {
 }
 
 
-def empty_program(directory: Path) -> Path:
-    """A Python program declaring nothing: what any no-op `pulumi up` costs on this engine."""
+MINIMAL_PROGRAM = {
+    "Pulumi.yaml": "name: minimal\nruntime: python\ndescription: one resource of each kind\n",
+    "__main__.py": """\
+import pulumi_kubernetes as k8s
+from pulumi import ResourceOptions, dynamic
+
+class Nothing(dynamic.ResourceProvider):
+    def create(self, props):
+        return dynamic.CreateResult("nothing", {})
+
+class NothingResource(dynamic.Resource):
+    def __init__(self, name):
+        super().__init__(Nothing(), name, {})
+
+provider = k8s.Provider("render", render_yaml_to_directory="manifests")
+k8s.core.v1.Namespace("trading", opts=ResourceOptions(provider=provider))
+NothingResource("nothing")
+""",
+}
+
+
+def write_program(directory: Path, files: Mapping[str, str]) -> Path:
     directory.mkdir()
-    for name, text in EMPTY_PROGRAM.items():
+    for name, text in files.items():
         (directory / name).write_text(text)
     return directory
+
+
+def empty_program(directory: Path) -> Path:
+    """A Python program declaring nothing: what any no-op `pulumi up` costs on this engine."""
+    return write_program(directory, EMPTY_PROGRAM)
+
+
+def minimal_program(directory: Path) -> Path:
+    """The least a program of this design declares: one rendered Kubernetes resource and one
+    dynamic resource, so the engine starts both kinds of provider."""
+    return write_program(directory, MINIMAL_PROGRAM)
 
 
 def main() -> None:
@@ -148,15 +181,27 @@ def main() -> None:
         floor = Workspace.create(
             engine, scratch / "empty-workspace", source=empty_program(scratch / "empty")
         ).create_stack("empty")
+        minimal = Workspace.create(
+            engine, scratch / "minimal-workspace", source=minimal_program(scratch / "minimal")
+        ).create_stack("minimal")
         floor.up(color="never")
-        ratios, floors = [], []
+        minimal.up(color="never")
+        ratios, minimal_ratios, floors, minimals = [], [], [], []
         for _ in range(args.runs):
             program_s, _ = timed(lambda: local.stack.up(color="never"))
             empty_s, _ = timed(lambda: floor.up(color="never"))
+            minimal_s, _ = timed(lambda: minimal.up(color="never"))
             ratios.append(program_s / empty_s)
+            minimal_ratios.append(minimal_s / empty_s)
             floors.append(empty_s)
+            minimals.append(minimal_s)
         ratio = statistics.median(ratios)
         print(f"pulumi up (no-op) of an empty Python program: {statistics.median(floors):6.1f}s")
+        print(
+            "pulumi up (no-op) of a minimal program (one rendered Namespace, one dynamic "
+            f"resource): {statistics.median(minimals):6.1f}s, "
+            f"{statistics.median(minimal_ratios):.2f}x the empty program"
+        )
         print(
             f"ratio no-op up program / empty program: {ratio:.2f} "
             f"(target <= {NOOP_TARGET:.2f}: {'met' if ratio <= NOOP_TARGET else 'NOT met'})"
