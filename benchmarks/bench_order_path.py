@@ -2,11 +2,15 @@
 
 The order path is the hot transaction of the seed schema, run as the least-privileged `openalgo`
 role: the original deployment's place-order INSERT, the fill recorded in `trades`, the position
-upserted, an `audit_log` row appended, in one transaction. Both workloads are driven by pgbench
-(`-M prepared`, same clients, same server, same duration), so the client and protocol cost the
-same for both and the ratio is what the schema costs compared with TPC-B's five statements.
-Runs alternate (order path, then TPC-B, at each client count, for --repeats rounds); medians are
-printed with the ratio against the target (order path >= 0.5x TPC-B's tx/s).
+upserted, an `audit_log` row appended, in one transaction. It runs in two forms that write the
+same rows: step by step (BEGIN, the four statements, COMMIT: six round trips), and as one
+statement whose writes are chained with WITH (one round trip, atomic on its own). All workloads
+are driven by pgbench (`-M prepared`, same clients, same server, same duration), so the client
+and protocol cost the same and the ratio is what the order path costs compared with TPC-B's five
+statements. Runs alternate (each order path form, then TPC-B, at each client count, for
+--repeats rounds); medians are printed with the ratio against the target (order path >= 0.5x
+TPC-B's tx/s), then a check that every order written has its fill, its audit row and its
+quantity in a position.
 
 Run: .venv/bin/python benchmarks/bench_order_path.py [--seconds S] [--repeats N] [--clients 1,4,16]
 """
@@ -37,14 +41,27 @@ TPCB_DATABASE = "pgbench_tpcb"
 ORDER_TABLES = ("orders", "trades", "positions", "audit_log")
 
 
-def order_path_script(accounts: int, instruments: int) -> str:
-    """The hot transaction as a pgbench script. The first INSERT is the seed's place-order
-    statement; the order id it returns feeds the fill and the audit row."""
-    return f"""\
+ORDER_PATH_VARIABLES = """\
 \\set account random(1, {accounts})
 \\set instrument random(1, {instruments})
 \\set quantity random(1, 100)
 \\set price random(10000, 500000) / 100.0
+"""
+POSITION_UPSERT = """\
+ON CONFLICT (account_id, instrument_id, product_type) DO UPDATE SET
+    average_price = (positions.average_price * positions.quantity
+                     + EXCLUDED.average_price * EXCLUDED.quantity)
+                    / (positions.quantity + EXCLUDED.quantity),
+    quantity = positions.quantity + EXCLUDED.quantity,
+    updated_at = now()"""
+
+
+def order_path_script(accounts: int, instruments: int) -> str:
+    """The hot transaction step by step, as a pgbench script. The first INSERT is the seed's
+    place-order statement; the order id it returns feeds the fill and the audit row."""
+    return (
+        ORDER_PATH_VARIABLES.format(accounts=accounts, instruments=instruments)
+        + f"""\
 BEGIN;
 INSERT INTO orders (account_id, instrument_id, order_type,
                     transaction_type, product_type, quantity, price)
@@ -55,17 +72,72 @@ INSERT INTO trades (order_id, account_id, instrument_id, transaction_type, produ
 VALUES (:order_id, :account, {INSTRUMENT_ID}, 'BUY', 'DELIVERY', :quantity, :price);
 INSERT INTO positions (account_id, instrument_id, product_type, quantity, average_price)
 VALUES (:account, {INSTRUMENT_ID}, 'DELIVERY', :quantity, :price)
-ON CONFLICT (account_id, instrument_id, product_type) DO UPDATE SET
-    average_price = (positions.average_price * positions.quantity
-                     + EXCLUDED.average_price * EXCLUDED.quantity)
-                    / (positions.quantity + EXCLUDED.quantity),
-    quantity = positions.quantity + EXCLUDED.quantity,
-    updated_at = now();
+{POSITION_UPSERT};
 INSERT INTO audit_log (actor, account_id, action, entity_type, entity_id, new_values)
 VALUES ('order-router', :account, 'order.place', 'order', :order_id,
         jsonb_build_object('quantity', :quantity::int8, 'price', :price::numeric));
 COMMIT;
 """
+    )
+
+
+def order_path_statement() -> str:
+    """The same four writes as one statement: the seed's place-order INSERT, whose RETURNING
+    feeds the fill, the position and the audit row. One statement is one transaction, which
+    CockroachDB retries by itself on a conflict, where a transaction of several statements
+    leaves the retry to the client."""
+    return f"""\
+WITH placed AS (
+    INSERT INTO orders (account_id, instrument_id, order_type,
+                        transaction_type, product_type, quantity, price)
+    VALUES (:account, {INSTRUMENT_ID}, 'LIMIT', 'BUY', 'DELIVERY', :quantity, :price)
+    RETURNING id, account_id, instrument_id, quantity, price
+), filled AS (
+    INSERT INTO trades (order_id, account_id, instrument_id, transaction_type, product_type,
+                        quantity, price)
+    SELECT id, account_id, instrument_id, 'BUY', 'DELIVERY', quantity, price FROM placed
+), held AS (
+    INSERT INTO positions (account_id, instrument_id, product_type, quantity, average_price)
+    SELECT account_id, instrument_id, 'DELIVERY', quantity, price FROM placed
+{POSITION_UPSERT}
+)
+INSERT INTO audit_log (actor, account_id, action, entity_type, entity_id, new_values)
+SELECT 'order-router', account_id, 'order.place', 'order', id::TEXT,
+       jsonb_build_object('quantity', quantity, 'price', price)
+FROM placed"""
+
+
+def one_statement_script(accounts: int, instruments: int) -> str:
+    variables = ORDER_PATH_VARIABLES.format(accounts=accounts, instruments=instruments)
+    return variables + order_path_statement() + ";\n"
+
+
+WRITES_CHECK = """
+SELECT
+    (SELECT count(*) FROM orders),
+    (SELECT count(*) FROM trades t JOIN orders o
+        ON o.id = t.order_id AND o.quantity = t.quantity AND o.price = t.price),
+    (SELECT count(*) FROM audit_log a JOIN orders o
+        ON a.entity_id = o.id::TEXT AND a.action = 'order.place'
+       AND (a.new_values ->> 'quantity')::numeric = o.quantity),
+    (SELECT coalesce(sum(quantity), 0) FROM orders) = (SELECT coalesce(sum(quantity), 0)
+                                                        FROM positions)
+"""
+
+
+def writes_check(server: SchemaServer) -> str:
+    """What the order path runs wrote: every order with its fill and audit row, and every
+    quantity ordered held in a position."""
+    with psycopg.connect(server.app_conninfo()) as conn:
+        row = conn.execute(WRITES_CHECK).fetchone()
+    assert row is not None
+    orders, fills, audits, positions_hold = row
+    complete = orders == fills == audits and positions_hold
+    return (
+        f"writes check: {orders} orders, {fills} with their fill, {audits} with their audit "
+        f"row; positions hold every quantity ordered: {'yes' if positions_hold else 'NO'} "
+        f"({'complete' if complete else 'INCOMPLETE'})"
+    )
 
 
 def ratio_verdict(ratio: float, target: float) -> str:
@@ -130,11 +202,17 @@ def parse_clients(text: str) -> list[int]:
     return clients
 
 
+STEPS = "order path, step by step"
+ONE_STATEMENT = "order path, one statement"
+TPCB = "TPC-B"
+WORKLOAD_WIDTH = max(len(STEPS), len(ONE_STATEMENT))
+
+
 def row(clients: int, workload: str, runs: Sequence[RunResult]) -> str:
     median = median_result(runs)
     spread = f"[{min(r.tps for r in runs):.0f}..{max(r.tps for r in runs):.0f}]"
     return (
-        f"{clients:>7}  {workload:<10}  {median.tps:>8.0f} {spread:<13}  "
+        f"{clients:>7}  {workload:<{WORKLOAD_WIDTH}}  {median.tps:>8.0f} {spread:<13}  "
         f"{median.p50_ms:>6.2f}  {median.p99_ms:>6.2f}  {median.failed:>6}"
     )
 
@@ -159,16 +237,22 @@ def main() -> None:
         pgbench = server.bindir / "pgbench"
         seed_instruments(server.app_conninfo(), args.instruments)
         init_tpcb(server, args.scale, pgbench)
-        script = Path(work) / "order_path.sql"
-        script.write_text(order_path_script(args.accounts, args.instruments))
+        scripts = {
+            STEPS: Path(work) / "order_path_steps.sql",
+            ONE_STATEMENT: Path(work) / "order_path_one_statement.sql",
+        }
+        scripts[STEPS].write_text(order_path_script(args.accounts, args.instruments))
+        scripts[ONE_STATEMENT].write_text(one_statement_script(args.accounts, args.instruments))
         with psycopg.connect(server.admin_conninfo()) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         for _ in range(args.repeats):
             for clients in args.clients:
-                order = run_order_path(server, script, clients, args.seconds, pgbench)
-                results.setdefault((clients, "order path"), []).append(order)
+                for workload, script in scripts.items():
+                    order = run_order_path(server, script, clients, args.seconds, pgbench)
+                    results.setdefault((clients, workload), []).append(order)
                 tpcb = run_tpcb(server, clients, args.seconds, pgbench)
-                results.setdefault((clients, "TPC-B"), []).append(tpcb)
+                results.setdefault((clients, TPCB), []).append(tpcb)
+        checked = writes_check(server)
 
     print(
         f"order path (seed's hot transaction as role {APP_USER}) vs pgbench TPC-B "
@@ -178,19 +262,22 @@ def main() -> None:
     print(note)
     print(
         f"{args.repeats} round(s) of alternated {args.seconds} s runs, pgbench -M prepared "
-        f"for both; {args.accounts} accounts x {args.instruments} instruments; "
+        f"for all; {args.accounts} accounts x {args.instruments} instruments; "
         "medians, tx/s [min..max]"
     )
-    print("clients  workload        tx/s [min..max]        p50 ms  p99 ms  failed")
+    print(f"clients  {'workload':<{WORKLOAD_WIDTH}}  tx/s [min..max]        p50 ms  p99 ms  failed")
     for clients in args.clients:
-        order_runs = results[(clients, "order path")]
-        tpcb_runs = results[(clients, "TPC-B")]
-        print(row(clients, "order path", order_runs))
-        print(row(clients, "TPC-B", tpcb_runs))
-        ratio = statistics.median(r.tps for r in order_runs) / statistics.median(
-            r.tps for r in tpcb_runs
-        )
-        print(f"{clients:>7}  ratio order path / TPC-B tx/s: {ratio_verdict(ratio, TARGET_RATIO)}")
+        tpcb_runs = results[(clients, TPCB)]
+        for workload in (*scripts, TPCB):
+            print(row(clients, workload, results[(clients, workload)]))
+        for workload in scripts:
+            ratio = statistics.median(r.tps for r in results[(clients, workload)]) / (
+                statistics.median(r.tps for r in tpcb_runs)
+            )
+            print(
+                f"{clients:>7}  ratio {workload} / TPC-B tx/s: {ratio_verdict(ratio, TARGET_RATIO)}"
+            )
+    print(checked)
 
 
 if __name__ == "__main__":

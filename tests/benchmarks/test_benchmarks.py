@@ -30,23 +30,41 @@ def run_benchmark(name: str, *options: str) -> str:
     return result.stdout
 
 
-def test_order_path_benchmark_reports_both_workloads_and_their_ratio_per_client_count() -> None:
+def test_order_path_benchmark_reports_each_workload_and_its_ratio_per_client_count() -> None:
     report = run_benchmark(
         "bench_order_path.py", "--seconds=1", "--repeats=1", "--clients=1,2", "--scale=1"
     )
+    forms = ("order path, step by step", "order path, one statement")
     for clients in (1, 2):
-        for workload in ("order path", "TPC-B"):
+        for workload in (*forms, "TPC-B"):
             row = (
                 rf"^\s+{clients}\s+{workload}\s+{NUMBER} \[{NUMBER}\.\.{NUMBER}\]"
                 rf"\s+{NUMBER}\s+{NUMBER}\s+0$"
             )
             assert re.search(row, report, re.M), f"no {workload} row for {clients}:\n{report}"
-        ratio = (
-            rf"^\s+{clients}\s+ratio order path / TPC-B tx/s: {NUMBER} "
-            r"\(target >= 0\.50: (met|NOT met)\)$"
-        )
-        assert re.search(ratio, report, re.M), report
+        for form in forms:
+            ratio = (
+                rf"^\s+{clients}\s+ratio {form} / TPC-B tx/s: {NUMBER} "
+                r"\(target >= 0\.50: (met|NOT met)\)$"
+            )
+            assert re.search(ratio, report, re.M), report
     assert "CPU(s), load average" in report
+
+
+def test_order_path_benchmark_checks_both_forms_wrote_every_row_of_each_order() -> None:
+    report = run_benchmark(
+        "bench_order_path.py", "--seconds=1", "--repeats=1", "--clients=1", "--scale=1"
+    )
+    check = re.search(
+        r"^writes check: (\d+) orders, (\d+) with their fill, (\d+) with their audit row; "
+        r"positions hold every quantity ordered: yes \(complete\)$",
+        report,
+        re.M,
+    )
+    assert check is not None, report
+    orders, fills, audits = (int(group) for group in check.groups())
+    assert orders > 0
+    assert orders == fills == audits
 
 
 def test_ingest_benchmark_reports_the_copy_ratio_and_a_plan_for_every_read() -> None:
