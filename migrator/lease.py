@@ -154,7 +154,7 @@ class Lease:
     def try_acquire(self) -> bool:
         try:
             with self._guard:
-                rows = self._session.rows(CLAIM_SQL, self._renew_params())
+                rows = self._session.rows(CLAIM_SQL, self._lease_params())
         except psycopg.errors.SerializationFailure:
             return False
         return bool(rows)
@@ -231,7 +231,7 @@ class Lease:
 
     def renew(self) -> bool:
         with self._guard:
-            rows = self._session.rows(RENEW_SQL, self._renew_params())
+            rows = self._session.rows(RENEW_SQL, self._lease_params())
         if not rows:
             self._lost = True
         return bool(rows)
@@ -246,18 +246,19 @@ class Lease:
         """Open a migration transaction (in Session.batched_transaction) with fence() as its
         first statement, followed by `settings` and `statements`, in one round trip. Once the
         lease was taken over, the statements have run but LeaseLostError rolls them back."""
-        fence = work.bind(RENEW_SQL, self._renew_params())
+        fence = work.bind(RENEW_SQL, self._lease_params())
         self._check(work.begin_with(fence, settings, statements))
 
     def fenced_write(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
         """Inside a migration transaction: fence() and `statement` (see fenced_sql) at once."""
         self._fenced(work, fenced_sql(statement), params)
 
-    def _renew_params(self) -> dict[str, Any]:
+    def _lease_params(self) -> dict[str, Any]:
+        """The holder and the lease length, as every statement that claims or extends takes them."""
         return {"holder": self.holder, "seconds": self._settings.duration_s}
 
     def _fenced(self, work: Session, statement: LiteralString, params: dict[str, Any]) -> None:
-        self._check(work.rows(statement, {**params, **self._renew_params()}))
+        self._check(work.rows(statement, {**params, **self._lease_params()}))
 
     def _check(self, fence_rows: Sequence[object]) -> None:
         if not fence_rows:

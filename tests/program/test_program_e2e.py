@@ -50,7 +50,7 @@ from engine_env import (
     plain_export,
     rendered_target,
 )
-from pg_queries import database_exists, fetch, history_ids, table_exists
+from pg_queries import database_exists, ddl_entries, fetch, history_ids, table_exists
 from postgres_server import PostgresServer, ServerInfo
 from pulumi import automation as auto
 from stack_harness import OPERATOR_SECRETS, encode, run_program, run_stack_file
@@ -61,9 +61,6 @@ SCHEMA_TYPE = "pulumi-python:dynamic/openalgo:SchemaMigrations"
 STACK_TYPE = "pulumi:pulumi:Stack"
 UNREACHABLE_DSN = "postgresql://root@localhost:26257/defaultdb?sslmode=verify-full"
 ADDED_MIGRATION_SQL = "CREATE TABLE e2e_audit_notes (id BIGINT PRIMARY KEY, note TEXT NOT NULL);\n"
-DDL = re.compile(
-    r"(statement|execute [^:]*): \s*(CREATE|ALTER|DROP|GRANT|REVOKE|COMMENT)\b", re.IGNORECASE
-)
 PEM_BODY = re.compile(r"-----BEGIN [A-Z ]+-----\n(.*?)\n-----END [A-Z ]+-----", re.DOTALL)
 
 # --- records of what each engine operation did ------------------------------------------------
@@ -237,7 +234,7 @@ class Local:
             outputs={key: value.value for key, value in result.outputs.items()},
             steps=recorder.steps,
             seconds=seconds,
-            ddl=[line for line in log.splitlines() if DDL.search(line)],
+            ddl=ddl_entries(log),
             history=history_ids(self.server, "openalgo"),
             state=plain_export(self.stack.stack),
         )

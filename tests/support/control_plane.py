@@ -43,6 +43,7 @@ from typing import Any
 
 import psycopg
 import yaml
+from pg_queries import ddl_entries
 from postgres_server import PostgresServer, free_port
 from repo import REPO_ROOT
 
@@ -828,9 +829,4 @@ class SqlEndpoint:
         return self.server.info.log_size()
 
     def ddl_since(self, offset: int) -> list[str]:
-        words = ("CREATE ", "ALTER ", "DROP ", "GRANT ", "REVOKE ")
-        return [
-            line
-            for line in self.server.info.log_since(offset).splitlines()
-            if "statement:" in line and any(w in line.upper() for w in words)
-        ]
+        return ddl_entries(self.server.info.log_since(offset))

@@ -10,6 +10,9 @@ from postgres_server import ServerInfo
 
 LOG_ENTRY_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \S+ \[\d+\] ")
 """How LOG_LINE_PREFIX of the test servers starts: `%m [%p] `."""
+STATEMENT_LOGGED = re.compile(r"(?:statement|execute [^:]*): (?P<sql>.*)", re.DOTALL)
+DDL_KEYWORD = re.compile(r"^\s*(CREATE|ALTER|DROP|GRANT|REVOKE|COMMENT)\b", re.IGNORECASE | re.M)
+"""A statement starting with a DDL keyword; each statement of a batch starts a line."""
 
 
 def fetch(
@@ -38,13 +41,27 @@ def database_exists(info: ServerInfo, dbname: str) -> bool:
     return bool(fetch(info, "postgres", "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)))
 
 
-def migrator_log_lines(log_text: str, application_name: str = "openalgo-migrator") -> list[str]:
-    """Server log entries written for statements a migrator session sent; an entry of several
-    statements sent together spans lines, of which only the first carries the prefix."""
+def log_entries(log_text: str) -> list[str]:
+    """The server log's entries: statements sent together in one round trip are logged as one
+    entry over several lines, of which only the first carries the prefix."""
     entries: list[str] = []
     for line in log_text.splitlines():
         if LOG_ENTRY_START.match(line):
             entries.append(line)
         elif entries:
             entries[-1] += "\n" + line
-    return [entry for entry in entries if f"app={application_name} " in entry]
+    return entries
+
+
+def migrator_log_lines(log_text: str, application_name: str = "openalgo-migrator") -> list[str]:
+    """Server log entries written for statements a migrator session sent."""
+    return [entry for entry in log_entries(log_text) if f"app={application_name} " in entry]
+
+
+def ddl_entries(log_text: str) -> list[str]:
+    """Logged statements that are DDL or, sent together in one round trip, include DDL."""
+    return [
+        entry
+        for entry in log_entries(log_text)
+        if (logged := STATEMENT_LOGGED.search(entry)) and DDL_KEYWORD.search(logged["sql"])
+    ]
