@@ -213,17 +213,25 @@ def test_lease_without_heartbeat_expires_and_can_be_taken(
     assert Lease(session_on(), "next", short, log).try_acquire()
 
 
-def test_migration_transaction_stops_when_the_lease_was_taken_over(
+@pytest.fixture
+def taken_over(
     pg_server: ServerInfo,
     names: Names,
     bootstrapped: Migrator,
     session_on: Callable[[], Session],
-) -> None:
+) -> tuple[Lease, Session]:
+    """The lease `worker` acquired, since taken over by `usurper`, and a session to migrate on."""
     log = logging.getLogger("migrator")
     lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
     lease.acquire()
     set_lease(pg_server, names.database, "usurper", 60)
-    work = session_on()
+    return lease, session_on()
+
+
+def test_migration_transaction_stops_when_the_lease_was_taken_over(
+    pg_server: ServerInfo, names: Names, taken_over: tuple[Lease, Session]
+) -> None:
+    lease, work = taken_over
     with (
         pytest.raises(LeaseLostError, match="lease of worker expired and was taken over"),
         work.transaction(),
@@ -233,16 +241,9 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
 
 
 def test_statements_sent_with_the_lease_check_are_rolled_back_once_the_lease_was_taken_over(
-    pg_server: ServerInfo,
-    names: Names,
-    bootstrapped: Migrator,
-    session_on: Callable[[], Session],
+    pg_server: ServerInfo, names: Names, taken_over: tuple[Lease, Session]
 ) -> None:
-    log = logging.getLogger("migrator")
-    lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
-    lease.acquire()
-    set_lease(pg_server, names.database, "usurper", 60)
-    work = session_on()
+    lease, work = taken_over
     with pytest.raises(LeaseLostError), work.batched_transaction():
         lease.begin_fenced(work, statements=["CREATE TABLE venues (id INT)"])
     assert not table_exists(pg_server, names.database, "venues")
@@ -267,16 +268,9 @@ def test_lease_check_sent_with_statements_holds_the_lease_row_until_commit(
 
 
 def test_recording_a_migration_after_the_lease_was_taken_over_writes_no_history_row(
-    pg_server: ServerInfo,
-    names: Names,
-    bootstrapped: Migrator,
-    session_on: Callable[[], Session],
+    pg_server: ServerInfo, names: Names, taken_over: tuple[Lease, Session]
 ) -> None:
-    log = logging.getLogger("migrator")
-    lease = Lease(session_on(), "worker", LeaseSettings(duration_s=5), log)
-    lease.acquire()
-    set_lease(pg_server, names.database, "usurper", 60)
-    work = session_on()
+    lease, work = taken_over
     with pytest.raises(LeaseLostError), work.transaction():
         record_applied(
             work,
