@@ -104,3 +104,20 @@ def test_migrator_benchmark_reports_the_full_apply_ratio_and_the_no_op_round_tri
         report,
         re.M,
     ), report
+
+
+@pytest.mark.e2e
+def test_engine_benchmark_reports_the_no_op_up_against_the_empty_and_the_minimal_program() -> None:
+    report = run_benchmark("bench_engine.py", "--runs=1")
+    assert re.search(r"^pulumi up \(no-op\):\s+[0-9.]+s  median of 1 \(same \d+\)$", report, re.M)
+    assert re.search(
+        rf"^pulumi up \(no-op\) of a minimal program \(one rendered Namespace, one dynamic "
+        rf"resource\):\s+{NUMBER}s, {NUMBER}x the empty program$",
+        report,
+        re.M,
+    ), report
+    assert re.search(
+        rf"^ratio no-op up program / empty program: {NUMBER} \(target <= 1\.20: (met|NOT met)\)$",
+        report,
+        re.M,
+    ), report
