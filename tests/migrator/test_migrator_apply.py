@@ -406,6 +406,30 @@ def test_each_pending_file_costs_four_round_trips(
     assert two.round_trips - one.round_trips == 4
 
 
+def test_a_statement_waiting_on_a_lock_gives_up_after_lock_timeout_and_is_named(
+    pg_server: ServerInfo,
+    names: Names,
+    migrations_dir: Path,
+    migrator_for: MakeMigrator,
+    write_migration: MigrationWriter,
+) -> None:
+    write_migration("0001_orders", ORDERS)
+    first = migrator_for(names, migrations_dir)
+    first.apply()
+    write_migration("0002_orders_note", "ALTER TABLE orders ADD COLUMN note TEXT;\n")
+    patient = Migrator(first.target, load_migrations(migrations_dir), lock_timeout_s=0.2)
+    with psycopg.connect(pg_server.conninfo(names.database)) as holder:
+        # Should the timeout not apply, the server ends this lock's session and the test fails
+        # instead of waiting for ever.
+        holder.execute("SET idle_in_transaction_session_timeout = '10s'")
+        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(MigrationFailedError) as caught:
+            patient.apply()
+    assert str(caught.value).startswith("0002_orders_note.sql: statement 1 of 1 (line 1)")
+    assert caught.value.sqlstate == "55P03"
+    assert history_ids(pg_server, names.database) == ["0001_orders"]
+
+
 def test_runtime_error_in_a_file_names_its_statement_and_leaves_nothing_of_the_file(
     pg_server: ServerInfo,
     names: Names,
