@@ -26,15 +26,6 @@ DAY = timedelta(days=1)
 _SEARCH_DAYS = 8 * 366
 """Eight years, more than any gap between two days a pattern matches (a 29 February comes every
 four years until 2096): a pattern that matches no day within it never runs."""
-_FIVE_FIELDS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
 
 ALLOWED = (
     "a cron expression of five fields (minute hour day-of-month month day-of-week, e.g. "
@@ -95,7 +86,7 @@ def full_backup_period_days(expression: str) -> int:
     does without asking it for each run.
     """
     parse_schedule(expression)
-    fields, _ = croniter.expand(_FIVE_FIELDS.get(expression, expression))
+    fields, _ = croniter.expand(expression)
     minutes, hours, days, months, weekdays = (
         None if field[0] == "*" else frozenset(int(value) for value in field) for field in fields
     )
