@@ -65,12 +65,6 @@ class Session:
             self.counters.other_statements += 1
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.counters.round_trips += 2
-        with self._conn.transaction():
-            yield
-
-    @contextlib.contextmanager
     def batched_transaction(self) -> Iterator[None]:
         """A transaction whose BEGIN the block sends with its first statements (begin_with), so
         opening it costs no round trip of its own; COMMIT after the block, ROLLBACK if it

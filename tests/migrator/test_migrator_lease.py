@@ -234,7 +234,7 @@ def test_migration_transaction_stops_when_the_lease_was_taken_over(
     lease, work = taken_over
     with (
         pytest.raises(LeaseLostError, match="lease of worker expired and was taken over"),
-        work.transaction(),
+        work.raw.transaction(),
     ):
         lease.fence(work)
     assert lease_holder(pg_server, names.database) == "usurper"
@@ -271,7 +271,7 @@ def test_recording_a_migration_after_the_lease_was_taken_over_writes_no_history_
     pg_server: ServerInfo, names: Names, taken_over: tuple[Lease, Session]
 ) -> None:
     lease, work = taken_over
-    with pytest.raises(LeaseLostError), work.transaction():
+    with pytest.raises(LeaseLostError), work.raw.transaction():
         record_applied(
             work,
             lease,
@@ -296,7 +296,7 @@ def test_extending_inside_a_long_transaction_counts_from_the_clock_not_its_start
     lease = Lease(session_on(), "worker", short, log)
     lease.acquire()
     work = session_on()
-    with work.transaction():
+    with work.raw.transaction():
         lease.fence(work)
         time.sleep(1.3)
         lease.fence(work)
@@ -328,7 +328,7 @@ def test_claim_behind_an_open_transaction_on_the_lease_row_gives_up_within_the_w
 ) -> None:
     write_migration("0002_trades", "CREATE TABLE trades (id INT);")
     orphan = session_on()
-    with orphan.transaction():
+    with orphan.raw.transaction():
         orphan.run("SELECT 1 FROM schema_migrations_lock WHERE id = 1 FOR UPDATE")
         impatient = Migrator(
             bootstrapped.target,
@@ -400,7 +400,7 @@ def test_renewal_that_cannot_get_the_row_in_time_is_cancelled_and_extends_nothin
     expiry = "SELECT expires_at FROM schema_migrations_lock WHERE id = 1"
     before = fetch(pg_server, names.database, expiry)
     blocker = session_on()
-    with blocker.transaction():
+    with blocker.raw.transaction():
         blocker.run("SELECT 1 FROM schema_migrations_lock WHERE id = 1 FOR UPDATE")
         with pytest.raises(psycopg.errors.LockNotAvailable):
             lease.renew()
