@@ -106,10 +106,13 @@ def rendered_copies(files: list[Path], directory: Path, app_user: str) -> list[P
 
 
 PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?s")
+PGBENCH_VARIABLE = re.compile(r"(?<![:\w]):[a-z_]+\b")
+"""A pgbench script's `:name` variable; the `::` of a cast is not one."""
 
 
-def with_server_placeholders(query: str) -> str:
-    """psycopg's %s / %(name)s turned into the $n placeholders the server receives."""
+def with_server_placeholders(query: str, placeholder: re.Pattern[str] = PLACEHOLDER) -> str:
+    """psycopg's %s / %(name)s (or the `placeholder` given, such as PGBENCH_VARIABLE) turned
+    into the $n placeholders the server receives; the same name gets the same number."""
     names: dict[str, int] = {}
     counter = iter(range(1, 100))
 
@@ -117,6 +120,8 @@ def with_server_placeholders(query: str) -> str:
         token = match.group(0)
         if token == "%s":
             return f"${next(counter)}"
-        return f"${names.setdefault(token, next(counter))}"
+        if token not in names:
+            names[token] = next(counter)
+        return f"${names[token]}"
 
-    return PLACEHOLDER.sub(number, query)
+    return placeholder.sub(number, query)

@@ -6,10 +6,8 @@ import re
 from typing import Any, LiteralString
 
 import psycopg
-from postgres_server import ServerInfo
+from postgres_server import LOG_ENTRY_START, ServerInfo
 
-LOG_ENTRY_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \S+ \[\d+\] ")
-"""How LOG_LINE_PREFIX of the test servers starts: `%m [%p] `."""
 STATEMENT_LOGGED = re.compile(r"(?:statement|execute [^:]*): (?P<sql>.*)", re.DOTALL)
 DDL_KEYWORD = re.compile(r"^\s*(CREATE|ALTER|DROP|GRANT|REVOKE|COMMENT)\b", re.IGNORECASE | re.M)
 """A statement starting with a DDL keyword; each statement of a batch starts a line."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -28,6 +29,8 @@ from psycopg.conninfo import make_conninfo
 SERVER_USER = "postgres"
 DEFAULT_BINDIR = Path("/usr/lib/postgresql/15/bin")
 LOG_LINE_PREFIX = "%m [%p] app=%a db=%d user=%u: "
+LOG_ENTRY_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \S+ \[\d+\] ")
+"""How a line that LOG_LINE_PREFIX starts begins (`%m [%p] `); other lines continue an entry."""
 
 
 class ServerUnavailableError(RuntimeError):
