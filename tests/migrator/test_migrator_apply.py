@@ -357,16 +357,19 @@ def test_damaged_history_table_is_a_clear_server_error(
     )
 
 
+def venues_seed(rows: int) -> str:
+    """A migration of one CREATE TABLE and `rows` INSERTs."""
+    return "CREATE TABLE venues (id INT);\n" + "".join(
+        f"INSERT INTO venues VALUES ({n});\n" for n in range(rows)
+    )
+
+
 def test_apply_counts_ddl_and_other_statements_apart(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
 ) -> None:
     write_migration("0001_orders", ORDERS)
     migrator_for(names, migrations_dir).apply()
-    write_migration(
-        "0002_seed",
-        "CREATE TABLE venues (id INT);\n"
-        + "".join(f"INSERT INTO venues VALUES ({n});\n" for n in range(3)),
-    )
+    write_migration("0002_seed", venues_seed(3))
     result = migrator_for(names, migrations_dir).apply()
     assert (result.ddl_statements, result.other_statements) == (1, 3)
 
@@ -380,11 +383,7 @@ def test_statements_of_a_file_do_not_cost_a_round_trip_each(
 ) -> None:
     write_migration("0001_orders", ORDERS)
     migrator_for(names, migrations_dir).apply()
-    write_migration(
-        "0002_seed",
-        "CREATE TABLE venues (id INT);\n"
-        + "".join(f"INSERT INTO venues VALUES ({n});\n" for n in range(30)),
-    )
+    write_migration("0002_seed", venues_seed(30))
     result = migrator_for(names, migrations_dir).apply()
     assert result.round_trips < 31
     assert fetch(pg_server, names.database, "SELECT count(*) FROM venues") == [(30,)]
