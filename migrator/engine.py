@@ -17,8 +17,8 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import LiteralString
 
 import psycopg
@@ -282,21 +282,11 @@ class Migrator:
             if work is None:
                 work = self._connect(counters, target_database=True)
                 sessions.append(work)
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                # The lease's own session connects while the work session creates the tables.
-                connecting = pool.submit(self._connect, counters, target_database=True)
-                try:
-                    done += create_tables(
-                        work, history=not state.history_table, lock=not state.lock_table
-                    )
-                except BaseException:
-                    if connecting.exception() is None:
-                        connecting.result().close()
-                    raise
-                lease_session = connecting.result()
-                sessions.append(lease_session)
+            done += create_tables(work, history=not state.history_table, lock=not state.lock_table)
             runs: list[MigrationRun] = []
-            with Lease(lease_session, _holder_name(), self._lease_settings, self._log) as lease:
+            renewal = partial(self._connect, counters, target_database=True)
+            lease = Lease(work, _holder_name(), self._lease_settings, self._log, renew_on=renewal)
+            with lease:
                 history = read_history(work)
                 plan = make_plan(
                     self.migrations,

@@ -2,13 +2,15 @@
 
 CockroachDB has no advisory locks, so an apply claims row `id = 1` by writing its holder name and an
 expiry computed from the server clock. A lease whose expiry has passed belongs to a crashed or hung
-apply and may be taken over. The holder renews the lease from a background thread on its own
-connection while migrations run, and every migration transaction re-checks (and extends) the lease
-as its first statement, which also row-locks it until commit: a takeover cannot slip in while a
-migration is being written. The transaction extends the lease again just before it commits, from
-the clock at that moment, so a migration that ran longer than the lease leaves a live one behind.
+apply and may be taken over. The apply claims the lease on the session it migrates on, before its
+first migration, and releases it there after the last; meanwhile a background thread renews it on
+a connection of its own, opened when the first renewal is due (an apply shorter than that opens
+none). Every migration transaction re-checks (and extends) the lease as its first statement,
+which also row-locks it until commit: a takeover cannot slip in while a migration is being
+written. The transaction extends the lease again just before it commits, from the clock at that
+moment, so a migration that ran longer than the lease leaves a live one behind.
 
-Every wait is bounded on the server too. The lease session runs with a short lock_timeout and a
+Every wait is bounded on the server too. Lease statements run with a short lock_timeout and a
 statement_timeout, so a claim never queues behind the row lock of a transaction a killed apply
 left open, and a renewal that could not get the row in time is cancelled by the server instead
 of extending the lease later, after its process is gone. While it waits, acquire() says what it
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString
@@ -28,11 +30,11 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg import errors, sql
 
-from migrator.errors import LeaseLostError, LockUnavailableError
+from migrator.errors import ConnectionFailedError, LeaseLostError, LockUnavailableError
 from migrator.session import Query, Session
 
 ROW_BUSY_ERRORS = (errors.LockNotAvailable, errors.QueryCanceled)
-"""lock_timeout (55P03) or statement_timeout (57014) on the lease session: the row is locked."""
+"""lock_timeout (55P03) or statement_timeout (57014) on a lease statement: the row is locked."""
 ROW_LOCKED = (
     "its row is locked by another session's open transaction: a migration running now, or one "
     "a killed apply left open until the server notices its client is gone"
@@ -110,7 +112,7 @@ def _milliseconds(seconds: float) -> sql.Literal:
 
 
 def lease_session_settings(settings: LeaseSettings) -> tuple[sql.Composed, ...]:
-    """SET statements of the lease session: bounded lock and statement waits (both dialects)."""
+    """SET statements for lease statements: bounded lock and statement waits (both dialects)."""
     return (
         sql.SQL("SET lock_timeout = {}").format(_milliseconds(settings.row_lock_timeout_s)),
         sql.SQL("SET statement_timeout = {}").format(_milliseconds(settings.statement_timeout_s)),
@@ -128,9 +130,20 @@ class Lease:
     """The migration lock, held by `holder` while a `with` block runs."""
 
     def __init__(
-        self, session: Session, holder: str, settings: LeaseSettings, logger: logging.Logger
+        self,
+        session: Session,
+        holder: str,
+        settings: LeaseSettings,
+        logger: logging.Logger,
+        *,
+        renew_on: Callable[[], Session] | None = None,
     ) -> None:
+        """`session` claims and releases the lease. The heartbeat renews it on `session` too, or,
+        given `renew_on`, on a session it opens from that when the first renewal is due and
+        closes when it stops, so `session` is free to migrate on meanwhile."""
         self._session = session
+        self._renew_on = renew_on
+        self._renewal: Session | None = None
         self.holder = holder
         self._settings = settings
         self._log = logger
@@ -162,7 +175,10 @@ class Lease:
     def prepare_session(self) -> None:
         """Bound every lease statement on the server (see lease_session_settings)."""
         with self._guard:
-            self._session.run(sql.SQL("; ").join(lease_session_settings(self._settings)))
+            self._bound(self._session)
+
+    def _bound(self, session: Session) -> None:
+        session.run(sql.SQL("; ").join(lease_session_settings(self._settings)))
 
     def _attempt(self) -> tuple[bool, LeaseHolder | None]:
         """(claimed, holder seen before the claim); holder None when the row was locked."""
@@ -231,10 +247,23 @@ class Lease:
 
     def renew(self) -> bool:
         with self._guard:
-            rows = self._session.rows(RENEW_SQL, self._lease_params())
+            rows = self._renewing_session().rows(RENEW_SQL, self._lease_params())
         if not rows:
             self._lost = True
         return bool(rows)
+
+    def _renewing_session(self) -> Session:
+        if self._renew_on is None:
+            return self._session
+        if self._renewal is None:
+            session = self._renew_on()
+            try:
+                self._bound(session)
+            except BaseException:
+                session.close()
+                raise
+            self._renewal = session
+        return self._renewal
 
     def fence(self, work: Session) -> None:
         """Inside a migration transaction: extend the lease or abort if it was taken over."""
@@ -280,6 +309,8 @@ class Lease:
                 self._log.debug("lease row locked by this apply's migration transaction")
             except psycopg.Error as exc:
                 self._log.warning("could not renew the migration lease: %s", exc.sqlstate)
+            except ConnectionFailedError as exc:
+                self._log.warning("could not renew the migration lease: %s", exc)
 
     def start_heartbeat(self) -> None:
         self._thread = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
@@ -290,12 +321,22 @@ class Lease:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._renewal is not None:
+            self._renewal.close()
+            self._renewal = None
 
     def release(self) -> None:
+        """Give the lease up, with the lease statements' bounds set again: `session` may have
+        run migrations, which reset its settings, since the claim."""
         self.stop_heartbeat()
         try:
             with self._guard:
-                self._session.run(RELEASE_SQL, {"holder": self.holder})
+                self._session.script(
+                    (
+                        *lease_session_settings(self._settings),
+                        self._session.bind(RELEASE_SQL, {"holder": self.holder}),
+                    )
+                )
         except psycopg.Error as exc:
             self._log.warning(
                 "could not release the migration lease (%s); it expires on its own within %gs",

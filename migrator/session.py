@@ -88,17 +88,23 @@ class Session:
         before each `;`."""
         for text in statements:
             self._count(text)
-        self.counters.round_trips += 1
-        texts = [self._text(query) for query in (guard, *settings)] + list(statements)
-        cursor = self._conn.execute("BEGIN;\n" + "".join(f"{text}\n;\n" for text in texts))
+        cursor = self._send(("BEGIN", guard, *settings, *statements))
         cursor.nextset()
         return cursor.fetchall()
+
+    def script(self, queries: Sequence[Query]) -> None:
+        """`queries`, with their values written in (bind), in one round trip."""
+        self._send(queries)
+
+    def _send(self, queries: Sequence[Query | str]) -> psycopg.Cursor[tuple[Any, ...]]:
+        self.counters.round_trips += 1
+        return self._conn.execute("".join(f"{self._text(query)}\n;\n" for query in queries))
 
     def bind(self, query: LiteralString, params: Mapping[str, Any]) -> str:
         """`query` with `params` written in as literals, the way the server would read them."""
         return psycopg.ClientCursor(self._conn).mogrify(query, params)
 
-    def _text(self, query: Query) -> str:
+    def _text(self, query: Query | str) -> str:
         return query if isinstance(query, str) else query.as_string(self._conn)
 
     def close(self) -> None:

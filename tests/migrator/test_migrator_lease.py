@@ -203,6 +203,95 @@ def test_holder_renews_its_lease_while_working(
         assert rival.current().holder == "worker"
 
 
+def test_apply_shorter_than_a_renewal_period_uses_one_connection(
+    migrations_dir: Path, bootstrapped: Migrator, write_migration: MigrationWriter
+) -> None:
+    write_migration("0002_trades", "CREATE TABLE trades (id INT);")
+    result = Migrator(bootstrapped.target, load_migrations(migrations_dir)).apply()
+    assert result.applied_ids == ("0002_trades",)
+    assert result.connections == 1
+
+
+@pytest.fixture
+def renewal_sessions(
+    session_on: Callable[[], Session],
+) -> tuple[list[Session], Callable[[], Session]]:
+    """The sessions a lease's heartbeat opened, and the opener to give it as renew_on."""
+    opened: list[Session] = []
+
+    def open_renewal() -> Session:
+        opened.append(session_on())
+        return opened[-1]
+
+    return opened, open_renewal
+
+
+def test_heartbeat_opens_its_own_session_only_once_a_renewal_is_due(
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+) -> None:
+    opened, open_renewal = renewal_sessions
+    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
+    log = logging.getLogger("migrator")
+    rival = Lease(session_on(), "rival", short, log)
+    with Lease(session_on(), "worker", short, log, renew_on=open_renewal):
+        assert opened == []
+        time.sleep(2.5)
+        assert len(opened) == 1
+        assert rival.current().holder == "worker"
+        assert not rival.try_acquire()
+
+
+def test_heartbeat_renews_while_the_claiming_session_is_inside_a_transaction(
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+) -> None:
+    _, open_renewal = renewal_sessions
+    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
+    log = logging.getLogger("migrator")
+    work = session_on()
+    with Lease(work, "worker", short, log, renew_on=open_renewal), work.raw.transaction():
+        work.run("CREATE TABLE venues (id INT)")
+        time.sleep(2.5)
+        assert not Lease(session_on(), "rival", short, log).try_acquire()
+
+
+def test_heartbeat_session_is_closed_when_the_lease_is_released(
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+) -> None:
+    opened, open_renewal = renewal_sessions
+    short = LeaseSettings(duration_s=0.3, wait_s=0, poll_s=0.05)
+    with Lease(session_on(), "worker", short, logging.getLogger("migrator"), renew_on=open_renewal):
+        time.sleep(0.5)
+    assert len(opened) == 1
+    assert opened[0].broken
+
+
+def test_release_bounds_its_wait_again_after_migrations_reset_the_session(
+    pg_server: ServerInfo,
+    names: Names,
+    bootstrapped: Migrator,
+    session_on: Callable[[], Session],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work = session_on()
+    settings = LeaseSettings(duration_s=5, row_lock_timeout_s=0.2)
+    lease = Lease(work, "worker", settings, logging.getLogger("migrator"))
+    lease.acquire()
+    work.run("RESET ALL")
+    with psycopg.connect(pg_server.conninfo(names.database)) as blocker:
+        # Should the release wait unbounded, the server ends this lock's session and the test
+        # fails instead of waiting for ever.
+        blocker.execute("SET idle_in_transaction_session_timeout = '10s'")
+        blocker.execute("SELECT 1 FROM schema_migrations_lock WHERE id = 1 FOR UPDATE")
+        lease.release()
+    assert "could not release the migration lease (55P03)" in caplog.text
+
+
 def test_lease_without_heartbeat_expires_and_can_be_taken(
     bootstrapped: Migrator, session_on: Callable[[], Session]
 ) -> None:
