@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -212,63 +213,62 @@ def test_apply_shorter_than_a_renewal_period_uses_one_connection(
     assert result.connections == 1
 
 
+RENEWS_OFTEN = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
+"""A one-second lease, renewed every third of a second."""
+
+
+@dataclass
+class RenewingLeases:
+    """Leases whose heartbeat opens its sessions through `open_session`; `opened` lists them."""
+
+    open_session: Callable[[], Session]
+    opened: list[Session] = field(default_factory=list)
+
+    def lease(self, session: Session, settings: LeaseSettings = RENEWS_OFTEN) -> Lease:
+        return Lease(
+            session, "worker", settings, logging.getLogger("migrator"), renew_on=self._open
+        )
+
+    def _open(self) -> Session:
+        self.opened.append(self.open_session())
+        return self.opened[-1]
+
+
 @pytest.fixture
-def renewal_sessions(
-    session_on: Callable[[], Session],
-) -> tuple[list[Session], Callable[[], Session]]:
-    """The sessions a lease's heartbeat opened, and the opener to give it as renew_on."""
-    opened: list[Session] = []
-
-    def open_renewal() -> Session:
-        opened.append(session_on())
-        return opened[-1]
-
-    return opened, open_renewal
+def renewing(session_on: Callable[[], Session]) -> RenewingLeases:
+    return RenewingLeases(session_on)
 
 
 def test_heartbeat_opens_its_own_session_only_once_a_renewal_is_due(
-    bootstrapped: Migrator,
-    session_on: Callable[[], Session],
-    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+    bootstrapped: Migrator, session_on: Callable[[], Session], renewing: RenewingLeases
 ) -> None:
-    opened, open_renewal = renewal_sessions
-    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
-    log = logging.getLogger("migrator")
-    rival = Lease(session_on(), "rival", short, log)
-    with Lease(session_on(), "worker", short, log, renew_on=open_renewal):
-        assert opened == []
+    rival = Lease(session_on(), "rival", RENEWS_OFTEN, logging.getLogger("migrator"))
+    with renewing.lease(session_on()):
+        assert renewing.opened == []
         time.sleep(2.5)
-        assert len(opened) == 1
+        assert len(renewing.opened) == 1
         assert rival.current().holder == "worker"
         assert not rival.try_acquire()
 
 
 def test_heartbeat_renews_while_the_claiming_session_is_inside_a_transaction(
-    bootstrapped: Migrator,
-    session_on: Callable[[], Session],
-    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+    bootstrapped: Migrator, session_on: Callable[[], Session], renewing: RenewingLeases
 ) -> None:
-    _, open_renewal = renewal_sessions
-    short = LeaseSettings(duration_s=1.0, wait_s=0, poll_s=0.05)
-    log = logging.getLogger("migrator")
     work = session_on()
-    with Lease(work, "worker", short, log, renew_on=open_renewal), work.raw.transaction():
+    with renewing.lease(work), work.raw.transaction():
         work.run("CREATE TABLE venues (id INT)")
         time.sleep(2.5)
-        assert not Lease(session_on(), "rival", short, log).try_acquire()
+        rival = Lease(session_on(), "rival", RENEWS_OFTEN, logging.getLogger("migrator"))
+        assert not rival.try_acquire()
 
 
 def test_heartbeat_session_is_closed_when_the_lease_is_released(
-    bootstrapped: Migrator,
-    session_on: Callable[[], Session],
-    renewal_sessions: tuple[list[Session], Callable[[], Session]],
+    bootstrapped: Migrator, session_on: Callable[[], Session], renewing: RenewingLeases
 ) -> None:
-    opened, open_renewal = renewal_sessions
-    short = LeaseSettings(duration_s=0.3, wait_s=0, poll_s=0.05)
-    with Lease(session_on(), "worker", short, logging.getLogger("migrator"), renew_on=open_renewal):
+    with renewing.lease(session_on(), LeaseSettings(duration_s=0.3, wait_s=0, poll_s=0.05)):
         time.sleep(0.5)
-    assert len(opened) == 1
-    assert opened[0].broken
+    assert len(renewing.opened) == 1
+    assert renewing.opened[0].broken
 
 
 def test_release_bounds_its_wait_again_after_migrations_reset_the_session(
