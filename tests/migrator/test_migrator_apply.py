@@ -41,6 +41,17 @@ def three(write_migration: MigrationWriter) -> None:
     write_migration("0003_positions", POSITIONS)
 
 
+@pytest.fixture
+def orders_applied(
+    names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
+) -> Migrator:
+    """0001_orders applied: the database, the role and the engine's tables exist."""
+    write_migration("0001_orders", ORDERS)
+    migrator = migrator_for(names, migrations_dir)
+    migrator.apply()
+    return migrator
+
+
 @pytest.mark.usefixtures("three")
 def test_first_apply_creates_database_role_history_and_tables(
     pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
@@ -136,6 +147,7 @@ def test_second_apply_leaves_every_catalog_row_untouched(
     assert fetch(pg_server, names.database, snapshot) == before
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_new_migration_applies_only_itself(
     pg_server: ServerInfo,
     names: Names,
@@ -143,8 +155,6 @@ def test_new_migration_applies_only_itself(
     migrator_for: MakeMigrator,
     write_migration: MigrationWriter,
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     write_migration("0002_trades", TRADES)
     result = migrator_for(names, migrations_dir).apply()
     assert result.applied_ids == ("0002_trades",)
@@ -152,6 +162,7 @@ def test_new_migration_applies_only_itself(
     assert history_ids(pg_server, names.database) == ["0001_orders", "0002_trades"]
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_edited_applied_migration_is_refused_before_anything_is_applied(
     pg_server: ServerInfo,
     names: Names,
@@ -159,8 +170,6 @@ def test_edited_applied_migration_is_refused_before_anything_is_applied(
     migrator_for: MakeMigrator,
     write_migration: MigrationWriter,
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     write_migration("0001_orders", ORDERS.replace("qty INT", "qty BIGINT"))
     write_migration("0002_trades", TRADES)
     with pytest.raises(ApplyRefusedError, match=r"0001_orders\.sql: changed after it was applied"):
@@ -295,15 +304,10 @@ def test_applied_migration_removed_from_directory_is_reported_as_drift(
     assert migrator_for(names, migrations_dir).apply().drift == ("0002_trades",)
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_changed_password_is_set_and_the_old_one_stops_working(
-    pg_server: ServerInfo,
-    names: Names,
-    migrations_dir: Path,
-    migrator_for: MakeMigrator,
-    write_migration: MigrationWriter,
+    pg_server: ServerInfo, names: Names, migrations_dir: Path, migrator_for: MakeMigrator
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     result = migrator_for(names, migrations_dir, app_password="a-new-password-123").apply()
     assert result.bootstrap == (f"set the password of role {names.app_user}",)
     new = pg_server.conninfo(names.database, user=names.app_user, password="a-new-password-123")
@@ -364,16 +368,16 @@ def venues_seed(rows: int) -> str:
     )
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_apply_counts_ddl_and_other_statements_apart(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     write_migration("0002_seed", venues_seed(3))
     result = migrator_for(names, migrations_dir).apply()
     assert (result.ddl_statements, result.other_statements) == (1, 3)
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_statements_of_a_file_do_not_cost_a_round_trip_each(
     pg_server: ServerInfo,
     names: Names,
@@ -381,21 +385,18 @@ def test_statements_of_a_file_do_not_cost_a_round_trip_each(
     migrator_for: MakeMigrator,
     write_migration: MigrationWriter,
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     write_migration("0002_seed", venues_seed(30))
     result = migrator_for(names, migrations_dir).apply()
     assert result.round_trips < 31
     assert fetch(pg_server, names.database, "SELECT count(*) FROM venues") == [(30,)]
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_each_pending_file_costs_four_round_trips(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
 ) -> None:
     """The session reset; BEGIN, the lease check and the file's statements; the history row
     with the lease extension; COMMIT."""
-    write_migration("0001_orders", ORDERS)
-    migrator_for(names, migrations_dir).apply()
     write_migration("0002_venues", "CREATE TABLE venues (id INT);\nINSERT INTO venues VALUES (1);")
     one = migrator_for(names, migrations_dir).apply()
     write_migration("0003_halls", "CREATE TABLE halls (id INT);\n")
@@ -409,14 +410,11 @@ def test_a_statement_waiting_on_a_lock_gives_up_after_lock_timeout_and_is_named(
     pg_server: ServerInfo,
     names: Names,
     migrations_dir: Path,
-    migrator_for: MakeMigrator,
+    orders_applied: Migrator,
     write_migration: MigrationWriter,
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    first = migrator_for(names, migrations_dir)
-    first.apply()
     write_migration("0002_orders_note", "ALTER TABLE orders ADD COLUMN note TEXT;\n")
-    patient = Migrator(first.target, load_migrations(migrations_dir), lock_timeout_s=0.2)
+    patient = Migrator(orders_applied.target, load_migrations(migrations_dir), lock_timeout_s=0.2)
     with psycopg.connect(pg_server.conninfo(names.database)) as holder:
         # Should the timeout not apply, the server ends this lock's session and the test fails
         # instead of waiting for ever.
@@ -448,12 +446,10 @@ def test_runtime_error_in_a_file_names_its_statement_and_leaves_nothing_of_the_f
     assert not table_exists(pg_server, names.database, "venues")
 
 
+@pytest.mark.usefixtures("orders_applied")
 def test_failure_after_the_last_statement_names_the_engine_step_not_commit(
     names: Names, migrations_dir: Path, migrator_for: MakeMigrator, write_migration: MigrationWriter
 ) -> None:
-    write_migration("0001_orders", ORDERS)
-    migrator = migrator_for(names, migrations_dir)
-    migrator.apply()
     write_migration("0002_trades", TRADES + "DROP TABLE public.schema_migrations_lock;\n")
     with pytest.raises(MigrationFailedError) as caught:
         migrator_for(names, migrations_dir).apply()
