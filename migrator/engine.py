@@ -51,7 +51,7 @@ from migrator.history import (
     record_applied,
     record_companion_progress,
 )
-from migrator.lease import Lease, LeaseSettings
+from migrator.lease import Lease, LeaseSettings, timeout_literal
 from migrator.placeholders import DEFAULT_APP_USER
 from migrator.planning import make_plan, skipped_entry
 from migrator.results import (
@@ -76,9 +76,7 @@ ALL leaves the role alone on PostgreSQL, hence RESET ROLE."""
 
 def local_lock_timeout_statement(seconds: float) -> sql.Composed:
     """Bounds a migration's own lock waits for its transaction only (Migrator lock_timeout_s)."""
-    return sql.SQL("SET LOCAL lock_timeout = {}").format(
-        sql.Literal(f"{max(int(seconds * 1000), 1)}ms")
-    )
+    return sql.SQL("SET LOCAL lock_timeout = {}").format(timeout_literal(seconds))
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ class LeaseSettings:
                 raise ValueError(f"LeaseSettings.{name} must be a positive number, got {value!r}")
 
 
-def _milliseconds(seconds: float) -> sql.Literal:
+def timeout_literal(seconds: float) -> sql.Literal:
     """A timeout as the server reads it; at least 1 ms, since 0 would mean no limit at all."""
     return sql.Literal(f"{max(int(seconds * 1000), 1)}ms")
 
@@ -114,8 +114,8 @@ def _milliseconds(seconds: float) -> sql.Literal:
 def lease_session_settings(settings: LeaseSettings) -> tuple[sql.Composed, ...]:
     """SET statements for lease statements: bounded lock and statement waits (both dialects)."""
     return (
-        sql.SQL("SET lock_timeout = {}").format(_milliseconds(settings.row_lock_timeout_s)),
-        sql.SQL("SET statement_timeout = {}").format(_milliseconds(settings.statement_timeout_s)),
+        sql.SQL("SET lock_timeout = {}").format(timeout_literal(settings.row_lock_timeout_s)),
+        sql.SQL("SET statement_timeout = {}").format(timeout_literal(settings.statement_timeout_s)),
     )
 
 
