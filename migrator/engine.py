@@ -485,7 +485,7 @@ class Migrator:
             reset = SESSION_RESET
             if dialect is Dialect.COCKROACHDB:
                 reset += COCKROACH_SESSION_SETTINGS
-            work.run("; ".join(reset))
+            work.script(reset)
         except psycopg.Error as exc:
             raise self._failure(
                 migration,

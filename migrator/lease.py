@@ -178,7 +178,7 @@ class Lease:
             self._bound(self._session)
 
     def _bound(self, session: Session) -> None:
-        session.run(sql.SQL("; ").join(lease_session_settings(self._settings)))
+        session.script(lease_session_settings(self._settings))
 
     def _attempt(self) -> tuple[bool, LeaseHolder | None]:
         """(claimed, holder seen before the claim); holder None when the row was locked."""
