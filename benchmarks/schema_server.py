@@ -11,7 +11,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,13 +70,19 @@ def apply_schema(info: ServerInfo, database: str, app_password: str) -> None:
 
 @contextmanager
 def schema_server(
-    extra_databases: tuple[str, ...] = (), shared_buffers: str = DEFAULT_SHARED_BUFFERS
+    extra_databases: tuple[str, ...] = (),
+    shared_buffers: str = DEFAULT_SHARED_BUFFERS,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[SchemaServer]:
-    """Start a server, create the application role, apply the schema to `openalgo` and to each
-    extra database; stop and remove the server afterwards."""
+    """Start a server (``settings`` added to the benchmarks' own), create the application role,
+    apply the schema to `openalgo` and to each extra database; stop and remove the server
+    afterwards."""
     logging.getLogger("migrator").setLevel(logging.ERROR)
     bindir = find_bindir()
-    server = PostgresServer(bindir, settings={**BENCH_SETTINGS, "shared_buffers": shared_buffers})
+    server = PostgresServer(
+        bindir,
+        settings={**BENCH_SETTINGS, "shared_buffers": shared_buffers, **(settings or {})},
+    )
     info = server.start()
     app_password = secrets.token_urlsafe(16)
     try:

@@ -67,6 +67,23 @@ def test_order_path_benchmark_checks_both_forms_wrote_every_row_of_each_order() 
     assert orders == fills == audits
 
 
+def test_order_path_costs_report_each_insert_and_what_the_check_constraints_cost() -> None:
+    report = run_benchmark(
+        "order_path_costs.py", "--clients=1", "--seconds=1", "--rows=200", "--rounds=1"
+    )
+    for table in ("orders", "trades", "positions", "audit_log"):
+        row = rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}  INSERT INTO {table} \("
+        assert re.search(row, report, re.M), f"no INSERT INTO {table} row:\n{report}"
+    assert re.search(rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+\(nested\) SELECT", report, re.M)
+    assert re.search(
+        rf"^  with the schema's [1-9][0-9]* CHECK constraints:\s+{NUMBER} us$", report, re.M
+    )
+    assert re.search(rf"^  without them:\s+{NUMBER} us$", report, re.M), report
+    assert re.search(
+        rf"^  preparing the CHECK constraints for each INSERT: -?{NUMBER} us$", report, re.M
+    ), report
+
+
 def test_ingest_benchmark_reports_the_copy_ratio_and_a_plan_for_every_read() -> None:
     report = run_benchmark("bench_ingest.py", "--rows=2000", "--repeats=1", "--query-runs=2")
     assert re.search(
