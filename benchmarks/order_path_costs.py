@@ -28,7 +28,7 @@ import psycopg
 from bench_order_path import order_path_script, run_order_path
 from psycopg import sql
 from schema_server import SchemaServer, machine_note, schema_server
-from seed_data import INSTRUMENT_ID_PREFIX, seed_instruments
+from seed_data import instrument_id_sql, seed_instruments
 
 UNCHECKED_DATABASE = "openalgo_orders_unchecked"
 STATEMENT_STATS = {
@@ -52,7 +52,7 @@ ORDER BY conname
 
 def orders_insert_loop(rows: int, accounts: int, instruments: int) -> str:
     """The seed's place-order INSERT, one statement per row, in one session."""
-    instrument = f"('{INSTRUMENT_ID_PREFIX}' || lpad((1 + i % {instruments})::text, 12, '0'))::uuid"
+    instrument = instrument_id_sql(f"1 + i % {instruments}")
     return f"""\
 DO $$ BEGIN FOR i IN 1..{rows} LOOP
     INSERT INTO orders (account_id, instrument_id, order_type,

@@ -8,11 +8,18 @@ import uuid
 import psycopg
 
 INSTRUMENT_ID_PREFIX = "00000000-0000-4000-8000-"
-# The same id, computed by the server from a pgbench variable.
-INSTRUMENT_ID_SQL = f"('{INSTRUMENT_ID_PREFIX}' || lpad(:instrument::text, 12, '0'))::uuid"
+
+
+def instrument_id_sql(number: str) -> str:
+    """The id of instrument ``number`` (an SQL expression), computed by the server."""
+    return f"('{INSTRUMENT_ID_PREFIX}' || lpad(({number})::text, 12, '0'))::uuid"
+
+
+# Instrument `:instrument` of a pgbench script.
+INSTRUMENT_ID_SQL = instrument_id_sql(":instrument")
 SEED_INSTRUMENTS = f"""
 INSERT INTO instruments (id, symbol, brsymbol, exchange, token, instrumenttype)
-SELECT ('{INSTRUMENT_ID_PREFIX}' || lpad(n::text, 12, '0'))::uuid,
+SELECT {instrument_id_sql("n")},
        'SYM' || n, 'SYM' || n || '-EQ', 'NSE', n::text, 'EQ'
 FROM generate_series(1, %s) AS n
 """

@@ -74,10 +74,12 @@ def test_order_path_costs_report_each_insert_and_what_the_check_constraints_cost
     for table in ("orders", "trades", "positions", "audit_log"):
         row = rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}  INSERT INTO {table} \("
         assert re.search(row, report, re.M), f"no INSERT INTO {table} row:\n{report}"
-    assert re.search(rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+\(nested\) SELECT", report, re.M)
+    assert re.search(rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+\(nested\) SELECT", report, re.M), (
+        report
+    )
     assert re.search(
         rf"^  with the schema's [1-9][0-9]* CHECK constraints:\s+{NUMBER} us$", report, re.M
-    )
+    ), report
     assert re.search(rf"^  without them:\s+{NUMBER} us$", report, re.M), report
     assert re.search(
         rf"^  preparing the CHECK constraints for each INSERT: -?{NUMBER} us$", report, re.M
