@@ -7,6 +7,11 @@ Prints:
     server ran, the mean server time per call, buffers touched and WAL records written
     (pg_stat_statements, nested statements included: the foreign key checks run inside the
     INSERT that fired them, and their time is part of that INSERT's).
+  * Server time per transaction of each workload of bench_order_path.py (both order path forms
+    and pgbench's TPC-B), each run the same way: the time the server spent executing the
+    workload's statements (BEGIN and COMMIT not tracked) per transaction, with tx/s and
+    statements per transaction. What a workload costs beyond that time (round trips, commits,
+    the client) is what separates its tx/s from the server time alone.
   * Single-row INSERTs into `orders`, one session (a DO loop of --rows inserts, --rounds rounds
     alternated): as the schema has the table, and with its CHECK constraints dropped (a second
     database). PostgreSQL reads and prepares every CHECK constraint of the table again for each
@@ -21,11 +26,23 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from bench_order_path import order_path_script, run_order_path
+from bench_order_path import (
+    ONE_STATEMENT,
+    STEPS,
+    TPCB,
+    TPCB_DATABASE,
+    init_tpcb,
+    one_statement_script,
+    order_path_script,
+    run_order_path,
+    run_tpcb,
+)
+from pgbench_runs import RunResult
 from psycopg import sql
 from schema_server import SchemaServer, machine_note, schema_server
 from seed_data import instrument_id_sql, seed_instruments
@@ -34,6 +51,7 @@ UNCHECKED_DATABASE = "openalgo_orders_unchecked"
 STATEMENT_STATS = {
     "shared_preload_libraries": "pg_stat_statements",
     "pg_stat_statements.track": "all",
+    "pg_stat_statements.track_utility": "off",
 }
 STATEMENT_COSTS = """
 SELECT toplevel, calls, total_exec_time / calls * 1000,
@@ -43,6 +61,11 @@ FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND calls >= %s
 ORDER BY toplevel DESC, total_exec_time DESC
+"""
+WORKLOAD_SERVER_TIME = """
+SELECT coalesce(sum(total_exec_time), 0) * 1000, coalesce(sum(calls), 0)
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s) AND toplevel
 """
 CHECK_CONSTRAINTS = """
 SELECT conname FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'c'
@@ -78,6 +101,38 @@ def statement_costs(server: SchemaServer, min_calls: int) -> list[StatementCost]
     return [StatementCost(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class WorkloadCost:
+    """One measured run of a workload and the server's execution time over it."""
+
+    workload: str
+    run: RunResult
+    server_us: float
+    statements: int
+
+    @property
+    def server_us_per_transaction(self) -> float:
+        return self.server_us / self.run.transactions
+
+    @property
+    def statements_per_transaction(self) -> float:
+        return self.statements / self.run.transactions
+
+
+def measure(
+    server: SchemaServer, workload: str, database: str, run: Callable[[], RunResult]
+) -> WorkloadCost:
+    """A warm-up run, then a measured one with the statement statistics reset between."""
+    run()
+    server.admin_execute("SELECT pg_stat_statements_reset()")
+    measured = run()
+    with psycopg.connect(server.admin_conninfo()) as conn:
+        row = conn.execute(WORKLOAD_SERVER_TIME, (database,)).fetchone()
+    assert row is not None
+    server_us, statements = row
+    return WorkloadCost(workload, measured, float(server_us), int(statements))
+
+
 def drop_check_constraints(server: SchemaServer, database: str) -> int:
     with psycopg.connect(server.admin_conninfo(database), autocommit=True) as conn:
         names = [name for (name,) in conn.execute(CHECK_CONSTRAINTS).fetchall()]
@@ -104,6 +159,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of INSERTs")
     parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
     parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
+    parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
     args = parser.parse_args()
 
     note = machine_note()
@@ -115,12 +171,35 @@ def main() -> None:
         for database in (server.database, UNCHECKED_DATABASE):
             seed_instruments(server.app_conninfo(database), args.instruments)
         server.admin_execute("CREATE EXTENSION pg_stat_statements")
-        script = Path(work) / "order_path_steps.sql"
-        script.write_text(order_path_script(args.accounts, args.instruments))
-        run_order_path(server, script, args.clients, args.seconds, pgbench)
-        server.admin_execute("SELECT pg_stat_statements_reset()")
-        run = run_order_path(server, script, args.clients, args.seconds, pgbench)
+        init_tpcb(server, args.scale, pgbench)
+        steps = Path(work) / "order_path_steps.sql"
+        steps.write_text(order_path_script(args.accounts, args.instruments))
+        one_statement = Path(work) / "order_path_one_statement.sql"
+        one_statement.write_text(one_statement_script(args.accounts, args.instruments))
+        clients, seconds = args.clients, args.seconds
+        workloads = [
+            measure(
+                server,
+                STEPS,
+                server.database,
+                lambda: run_order_path(server, steps, clients, seconds, pgbench),
+            )
+        ]
+        run = workloads[0].run
         costs = statement_costs(server, min_calls=max(1, run.transactions // 2))
+        workloads.append(
+            measure(
+                server,
+                ONE_STATEMENT,
+                server.database,
+                lambda: run_order_path(server, one_statement, clients, seconds, pgbench),
+            )
+        )
+        workloads.append(
+            measure(
+                server, TPCB, TPCB_DATABASE, lambda: run_tpcb(server, clients, seconds, pgbench)
+            )
+        )
 
         dropped = drop_check_constraints(server, UNCHECKED_DATABASE)
         loop = orders_insert_loop(args.rows, args.accounts, args.instruments)
@@ -142,11 +221,18 @@ def main() -> None:
             f"  {cost.exec_us:7.1f}  {cost.buffers:12.1f}  {cost.wal_records:16.1f}  "
             f"{nesting}{cost.query[:80]}"
         )
-    per_transaction = (
-        sum(c.exec_us * c.calls for c in costs if c.toplevel and c.query.startswith("INSERT"))
-        / run.transactions
+    print(
+        f"server execution time per transaction, each workload at {args.clients} client(s), "
+        f"{args.seconds} s after a warm-up of {args.seconds} s (TPC-B at scale {args.scale}):"
     )
-    print(f"  server time per transaction, the four INSERTs: {per_transaction:.0f} us")
+    width = max(len(w.workload) for w in workloads)
+    print(f"  {'workload':<{width}}  {'tx/s':>7}  server us/tx  statements/tx")
+    for workload in workloads:
+        server_time = f"{workload.server_us_per_transaction:12.1f}"
+        print(
+            f"  {workload.workload:<{width}}  {workload.run.tps:7.0f}  {server_time}"
+            f"  {workload.statements_per_transaction:13.1f}"
+        )
 
     checked = statistics.median(inserts[server.database])
     unchecked = statistics.median(inserts[UNCHECKED_DATABASE])

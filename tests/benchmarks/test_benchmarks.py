@@ -77,10 +77,17 @@ def test_order_path_benchmark_checks_both_forms_wrote_every_row_of_each_order() 
     assert orders == fills == audits
 
 
-def test_order_path_costs_report_each_insert_and_what_the_check_constraints_cost() -> None:
-    report = run_benchmark(
-        "order_path_costs.py", "--clients=1", "--seconds=1", "--rows=200", "--rounds=1"
+@pytest.fixture(scope="module")
+def costs_report() -> str:
+    return run_benchmark(
+        "order_path_costs.py", "--clients=1", "--seconds=1", "--rows=200", "--rounds=1", "--scale=1"
     )
+
+
+def test_order_path_costs_report_each_insert_and_what_the_check_constraints_cost(
+    costs_report: str,
+) -> None:
+    report = costs_report
     for table in ("orders", "trades", "positions", "audit_log"):
         row = rf"^\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}  INSERT INTO {table} \("
         assert re.search(row, report, re.M), f"no INSERT INTO {table} row:\n{report}"
@@ -94,6 +101,24 @@ def test_order_path_costs_report_each_insert_and_what_the_check_constraints_cost
     assert re.search(
         rf"^  preparing the CHECK constraints for each INSERT: -?{NUMBER} us$", report, re.M
     ), report
+
+
+def test_order_path_costs_report_each_workloads_server_time_and_statements_per_transaction(
+    costs_report: str,
+) -> None:
+    statements = {}
+    for workload in ("order path, step by step", "order path, one statement", "TPC-B"):
+        row = re.search(
+            rf"^  {workload}\s+{NUMBER}\s+{NUMBER}\s+(?P<statements>{NUMBER})$", costs_report, re.M
+        )
+        assert row is not None, f"no {workload} row:\n{costs_report}"
+        statements[workload] = row["statements"]
+    # Four INSERTs; one WITH statement; TPC-B's three UPDATEs, SELECT and INSERT.
+    assert statements == {
+        "order path, step by step": "4.0",
+        "order path, one statement": "1.0",
+        "TPC-B": "5.0",
+    }, costs_report
 
 
 def test_ingest_benchmark_reports_the_copy_ratio_and_a_plan_for_every_read() -> None:
