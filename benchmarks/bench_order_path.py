@@ -222,7 +222,7 @@ def init_tpcb(server: SchemaServer, scale: int, pgbench: Path) -> None:
     )
 
 
-def parse_seconds(text: str) -> int:
+def parse_warm_up(text: str) -> int:
     seconds = int(text)
     if seconds < 0:
         raise argparse.ArgumentTypeError(f"warm-up: {seconds} seconds; 0 (none) or more")
@@ -242,6 +242,24 @@ TPCB = "TPC-B"
 WORKLOAD_WIDTH = max(len(STEPS), len(ONE_STATEMENT))
 
 
+def add_workload_options(parser: argparse.ArgumentParser) -> None:
+    """The options that size the compared workloads, shared by the benchmarks that run them."""
+    parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
+    parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
+    parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
+
+
+def write_scripts(directory: Path, accounts: int, instruments: int) -> dict[str, Path]:
+    """Both order path forms as pgbench scripts in ``directory``, by workload name."""
+    scripts = {
+        STEPS: (directory / "order_path_steps.sql", order_path_script),
+        ONE_STATEMENT: (directory / "order_path_one_statement.sql", one_statement_script),
+    }
+    for path, script in scripts.values():
+        path.write_text(script(accounts, instruments))
+    return {workload: path for workload, (path, _) in scripts.items()}
+
+
 def row(clients: int, workload: str, runs: Sequence[RunResult]) -> str:
     median = median_result(runs)
     spread = f"[{min(r.tps for r in runs):.0f}..{max(r.tps for r in runs):.0f}]"
@@ -257,14 +275,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="rounds of alternated runs")
     parser.add_argument(
         "--warm-up",
-        type=parse_seconds,
+        type=parse_warm_up,
         default=5,
         help="seconds of one unmeasured run of each workload before the rounds (0: none)",
     )
     parser.add_argument("--clients", type=parse_clients, default=[1, 4, 16])
-    parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
-    parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
-    parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
+    add_workload_options(parser)
     parser.add_argument("--shared-buffers", default=DEFAULT_SHARED_BUFFERS, help="server setting")
     args = parser.parse_args()
 
@@ -277,12 +293,7 @@ def main() -> None:
         pgbench = server.bindir / "pgbench"
         seed_instruments(server.app_conninfo(), args.instruments)
         init_tpcb(server, args.scale, pgbench)
-        scripts = {
-            STEPS: Path(work) / "order_path_steps.sql",
-            ONE_STATEMENT: Path(work) / "order_path_one_statement.sql",
-        }
-        scripts[STEPS].write_text(order_path_script(args.accounts, args.instruments))
-        scripts[ONE_STATEMENT].write_text(one_statement_script(args.accounts, args.instruments))
+        scripts = write_scripts(Path(work), args.accounts, args.instruments)
         with psycopg.connect(server.admin_conninfo()) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         if args.warm_up:

@@ -36,11 +36,11 @@ from bench_order_path import (
     STEPS,
     TPCB,
     TPCB_DATABASE,
+    add_workload_options,
     init_tpcb,
-    one_statement_script,
-    order_path_script,
     run_order_path,
     run_tpcb,
+    write_scripts,
 )
 from pgbench_runs import RunResult
 from psycopg import sql
@@ -157,9 +157,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="warm-up and measured run")
     parser.add_argument("--rows", type=int, default=20_000, help="INSERTs per round")
     parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of INSERTs")
-    parser.add_argument("--accounts", type=int, default=1000, help="trading accounts")
-    parser.add_argument("--instruments", type=int, default=500, help="instruments traded")
-    parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches)")
+    add_workload_options(parser)
     args = parser.parse_args()
 
     note = machine_note()
@@ -172,10 +170,8 @@ def main() -> None:
             seed_instruments(server.app_conninfo(database), args.instruments)
         server.admin_execute("CREATE EXTENSION pg_stat_statements")
         init_tpcb(server, args.scale, pgbench)
-        steps = Path(work) / "order_path_steps.sql"
-        steps.write_text(order_path_script(args.accounts, args.instruments))
-        one_statement = Path(work) / "order_path_one_statement.sql"
-        one_statement.write_text(one_statement_script(args.accounts, args.instruments))
+        scripts = write_scripts(Path(work), args.accounts, args.instruments)
+        steps, one_statement = scripts[STEPS], scripts[ONE_STATEMENT]
         clients, seconds = args.clients, args.seconds
         stepwise = measure(
             server,
